@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import {
+  type ClientMessage,
+  type ErrorCode,
+  HostMessage,
+  LIMITS,
+  type ObserveResult,
+  PROTOCOL_VERSION,
+} from "../../src-shared/protocol/host-messages";
+import { Backoff, sleep } from "../util/backoff";
+import { TypedEvents } from "../util/typed-events";
+import type { HostEndpoint } from "./supervisor";
+
+/** An error the host answered with, or one on the way to it; `code` says which. */
+export class HostError extends Error {
+  constructor(
+    readonly code: ErrorCode | "timeout" | "disconnected" | "invalid_reply",
+    message: string,
+  ) {
+    super(message);
+    this.name = "HostError";
+  }
+}
+
+type Pending = {
+  resolve: (message: HostMessage) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+};
+
+type ClientEvents = { connected: { host: string }; disconnected: { reason: string } };
+
+type WithoutId<M> = M extends unknown ? Omit<M, "id"> : never;
+
+export type HostClientOptions = {
+  /** Resolves with the host's current endpoint; called again for every reconnection. */
+  endpoint: () => Promise<Pick<HostEndpoint, "url" | "token">>;
+  requestTimeoutMs?: number;
+  clientName?: string;
+};
+
+/**
+ * The app's side of the host's `/ws`: a version handshake, request/response by
+ * id with timeouts, replies validated with zod, and reconnection (to a new port,
+ * if the supervisor restarted the host) with back-off.
+ */
+export class HostClient extends TypedEvents<ClientEvents> {
+  private socket: WebSocket | undefined;
+  private connecting: Promise<WebSocket> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly backoff = new Backoff(200, 5000);
+  private closed = false;
+
+  constructor(private readonly options: HostClientOptions) {
+    super();
+  }
+
+  async observePng(png: Buffer, minConfidence?: number): Promise<ObserveResult> {
+    const reply = await this.request({
+      type: "observe",
+      image: { format: "png", data: png.toString("base64") },
+      ...(minConfidence === undefined ? {} : { min_confidence: minConfidence }),
+    });
+    if (reply.type !== "observe_result")
+      throw new HostError("invalid_reply", `expected observe_result, got ${reply.type}`);
+    return reply;
+  }
+
+  async ping(): Promise<void> {
+    await this.request({ type: "ping" });
+  }
+
+  /** Sends one request, connecting first if needed, and resolves with its reply (errors reject). */
+  async request(
+    message: WithoutId<ClientMessage>,
+    timeoutMs = this.options.requestTimeoutMs ?? 60_000,
+  ): Promise<HostMessage> {
+    const socket = await this.connection();
+    return this.send(socket, message, timeoutMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.close();
+    this.failPending(new HostError("disconnected", "client closed"));
+  }
+
+  private send(socket: WebSocket, message: WithoutId<ClientMessage>, timeoutMs: number): Promise<HostMessage> {
+    const id = randomUUID();
+    const text = JSON.stringify({ ...message, id });
+    if (Buffer.byteLength(text) > LIMITS.maxFrameBytes) {
+      return Promise.reject(
+        new HostError("image_too_large", `request of ${text.length} bytes exceeds the host's frame limit`),
+      );
+    }
+    return new Promise<HostMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new HostError("timeout", `host did not answer ${message.type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      socket.send(text, (error) => {
+        if (!error) return;
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new HostError("disconnected", error.message));
+      });
+    });
+  }
+
+  private async connection(): Promise<WebSocket> {
+    if (this.closed) throw new HostError("disconnected", "client closed");
+    if (this.socket?.readyState === WebSocket.OPEN) return this.socket;
+    this.connecting ??= this.connectWithRetry().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connectWithRetry(): Promise<WebSocket> {
+    const deadline = Date.now() + (this.options.requestTimeoutMs ?? 60_000);
+    let lastError: Error = new Error("no attempt");
+    while (!this.closed && Date.now() < deadline) {
+      try {
+        const socket = await this.connectOnce();
+        this.backoff.reset();
+        return socket;
+      } catch (error) {
+        lastError = error as Error;
+        await sleep(this.backoff.next());
+      }
+    }
+    throw new HostError("disconnected", `cannot reach the inference host: ${lastError.message}`);
+  }
+
+  private async connectOnce(): Promise<WebSocket> {
+    const endpoint = await this.options.endpoint();
+    const socket = new WebSocket(`${endpoint.url.replace(/^http/, "ws")}/ws`, {
+      headers: { authorization: `Bearer ${endpoint.token}` },
+      maxPayload: LIMITS.maxFrameBytes,
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+      socket.once("unexpected-response", (_req, res) =>
+        reject(new Error(`host refused the connection (HTTP ${res.statusCode})`)),
+      );
+    });
+    socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on("close", (code, reason) => {
+      if (this.socket === socket) this.socket = undefined;
+      this.failPending(new HostError("disconnected", `connection closed (${code} ${reason.toString()})`));
+      this.emit("disconnected", { reason: `${code}` });
+    });
+    socket.on("error", () => {});
+    try {
+      const hello = await this.send(
+        socket,
+        { type: "hello", protocol: PROTOCOL_VERSION, client: this.options.clientName ?? "sightline-app/0.1.0" },
+        10_000,
+      );
+      if (hello.type !== "hello_ok") throw new HostError("invalid_reply", `expected hello_ok, got ${hello.type}`);
+      this.socket = socket;
+      this.emit("connected", { host: hello.host });
+      return socket;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (isBinary) return;
+    let parsed: HostMessage;
+    try {
+      parsed = HostMessage.parse(JSON.parse(data.toString()));
+    } catch (error) {
+      // A reply we cannot read fails no one request in particular; the timeout covers the caller.
+      console.error("host sent an invalid message:", (error as Error).message);
+      return;
+    }
+    if (parsed.id === null) return;
+    const pending = this.pending.get(parsed.id);
+    if (!pending) return;
+    this.pending.delete(parsed.id);
+    clearTimeout(pending.timer);
+    if (parsed.type === "error") pending.reject(new HostError(parsed.code, parsed.message));
+    else pending.resolve(parsed);
+  }
+
+  private failPending(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}

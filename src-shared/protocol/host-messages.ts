@@ -1,0 +1,152 @@
+/**
+ * The messages the app and the inference host exchange over the host's `/ws`.
+ *
+ * This file is the single source of truth for that protocol. `npm run gen:protocol`
+ * derives from it the JSON Schema and the Python TypedDicts the host validates
+ * and types against (`inference/sightline_host/protocol/`); a test fails when the
+ * generated files are stale, and both languages run the same accept/reject
+ * vectors in `protocol-vectors/`.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Hard limits both sides enforce; the host refuses anything larger with `image_too_large`. */
+export const LIMITS = {
+  maxImageBytes: 48 * 1024 * 1024,
+  maxImagePixels: 7680 * 4320,
+  maxFrameBytes: 64 * 1024 * 1024,
+} as const;
+
+const requestId = z.string().min(1).max(64);
+
+/** A rectangle in pixels of the image that was sent (origin top-left). */
+export const ImageBox = z
+  .object({
+    x: z.number(),
+    y: z.number(),
+    width: z.number().nonnegative(),
+    height: z.number().nonnegative(),
+  })
+  .strict();
+
+export const EncodedImage = z
+  .object({
+    format: z.enum(["png", "jpeg"]),
+    /** Base64 of the encoded file. */
+    data: z.string().min(1),
+  })
+  .strict();
+
+export const Hello = z
+  .object({
+    type: z.literal("hello"),
+    id: requestId,
+    protocol: z.number().int().positive(),
+    client: z.string().min(1).max(128),
+  })
+  .strict();
+
+export const Ping = z
+  .object({
+    type: z.literal("ping"),
+    id: requestId,
+  })
+  .strict();
+
+export const Observe = z
+  .object({
+    type: z.literal("observe"),
+    id: requestId,
+    image: EncodedImage,
+    /** Lines below this recognition confidence are dropped. */
+    min_confidence: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const ClientMessage = z.discriminatedUnion("type", [Hello, Ping, Observe]);
+
+export const HelloOk = z
+  .object({
+    type: z.literal("hello_ok"),
+    id: requestId,
+    protocol: z.number().int().positive(),
+    host: z.string(),
+    capabilities: z.array(z.string()),
+  })
+  .strict();
+
+export const Pong = z
+  .object({
+    type: z.literal("pong"),
+    id: requestId,
+  })
+  .strict();
+
+export const TextLine = z
+  .object({
+    text: z.string(),
+    box: ImageBox,
+    confidence: z.number().min(0).max(1),
+  })
+  .strict();
+
+export const ObserveResult = z
+  .object({
+    type: z.literal("observe_result"),
+    id: requestId,
+    image_width: z.number().int().positive(),
+    image_height: z.number().int().positive(),
+    lines: z.array(TextLine),
+    timings_ms: z
+      .object({
+        decode: z.number().nonnegative(),
+        ocr: z.number().nonnegative(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const ErrorCode = z.enum([
+  "bad_request",
+  "unknown_type",
+  "unsupported_protocol",
+  "image_too_large",
+  "bad_image",
+  "model_unavailable",
+  "internal",
+]);
+
+export const ErrorMessage = z
+  .object({
+    type: z.literal("error"),
+    /** The request this answers; null when the request had no readable id. */
+    id: requestId.nullable(),
+    code: ErrorCode,
+    message: z.string(),
+  })
+  .strict();
+
+export const HostMessage = z.discriminatedUnion("type", [HelloOk, Pong, ObserveResult, ErrorMessage]);
+
+export type ImageBox = z.infer<typeof ImageBox>;
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type HostMessage = z.infer<typeof HostMessage>;
+export type ObserveRequest = z.infer<typeof Observe>;
+export type ObserveResult = z.infer<typeof ObserveResult>;
+export type TextLine = z.infer<typeof TextLine>;
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** The named definitions exported to JSON Schema and Python, in a stable order. */
+export const PROTOCOL_DEFINITIONS = {
+  ImageBox,
+  EncodedImage,
+  Hello,
+  Ping,
+  Observe,
+  HelloOk,
+  Pong,
+  TextLine,
+  ObserveResult,
+  ErrorMessage,
+} as const;
