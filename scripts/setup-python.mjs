@@ -23,7 +23,9 @@ if (process.env.SIGHTLINE_SKIP_PYTHON === "1") {
 }
 
 function pythonVersion(cmd) {
-  const out = spawnSync(cmd, ["-c", "import sys; print(sys.version_info[0], sys.version_info[1])"], { encoding: "utf8" });
+  const out = spawnSync(cmd, ["-c", "import sys; print(sys.version_info[0], sys.version_info[1])"], {
+    encoding: "utf8",
+  });
   if (out.status !== 0) return undefined;
   const [major, minor] = out.stdout.trim().split(" ").map(Number);
   return { major, minor };
@@ -35,7 +37,9 @@ function findPython() {
     const v = pythonVersion(cmd);
     if (v && v.major === 3 && v.minor >= 11) return cmd;
   }
-  console.error("setup-python: Sightline's inference host needs Python 3.11 or newer (set SIGHTLINE_PYTHON to its path).");
+  console.error(
+    "setup-python: Sightline's inference host needs Python 3.11 or newer (set SIGHTLINE_PYTHON to its path).",
+  );
   process.exit(1);
 }
 
@@ -47,7 +51,9 @@ if (!existsSync(venvPython)) {
   run(python, ["-m", "venv", venv]);
 }
 
-const want = createHash("sha256").update(readFileSync(join(inference, "pyproject.toml"))).digest("hex");
+const want = createHash("sha256")
+  .update(readFileSync(join(inference, "pyproject.toml")))
+  .digest("hex");
 if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) {
   console.log("setup-python: inference/.venv is up to date");
   process.exit(0);

@@ -1,6 +1,7 @@
-import screenshot from "screenshot-desktop";
 import type { DisplayInfo } from "../../src-shared/bridge-api";
-import { listDisplays, pickDisplay } from "./displays";
+import { type CaptureBackend, pickDisplay } from "./backend";
+import { loadNodeScreenshotsBackend } from "./backends/node-screenshots";
+import { screenshotDesktopBackend } from "./backends/screenshot-desktop";
 
 export type Capture = {
   display: DisplayInfo;
@@ -8,6 +9,7 @@ export type Capture = {
   width: number;
   height: number;
   capturedAt: number;
+  backend: string;
 };
 
 /** Reads width and height from a PNG's IHDR chunk, which always comes first. */
@@ -24,10 +26,27 @@ export type CaptureOptions = {
   point?: { x: number; y: number };
 };
 
-/** Captures one display as PNG through screenshot-desktop (ImageMagick `import` on X11). */
-export async function captureDisplay(options: CaptureOptions = {}): Promise<Capture> {
-  const display = pickDisplay(await listDisplays(), options.point);
-  const png = await screenshot({ format: "png", screen: display.id as unknown as number });
+let chosen: Promise<CaptureBackend> | undefined;
+
+/** The native backend where its addon loads and sees a display; screenshot-desktop otherwise. */
+export function captureBackend(): Promise<CaptureBackend> {
+  chosen ??= (async () => {
+    if (process.env.SIGHTLINE_CAPTURE_BACKEND === "screenshot-desktop") return screenshotDesktopBackend;
+    try {
+      const native = await loadNodeScreenshotsBackend();
+      if ((await native.listDisplays()).length > 0) return native;
+    } catch (error) {
+      console.error(`native capture unavailable (${(error as Error).message}); using screenshot-desktop`);
+    }
+    return screenshotDesktopBackend;
+  })();
+  return chosen;
+}
+
+export async function captureDisplay(options: CaptureOptions = {}, backend?: CaptureBackend): Promise<Capture> {
+  const use = backend ?? (await captureBackend());
+  const display = pickDisplay(await use.listDisplays(), options.point);
+  const png = await use.capturePng(display);
   const { width, height } = pngSize(png);
-  return { display, png, width, height, capturedAt: Date.now() };
+  return { display, png, width, height, capturedAt: Date.now(), backend: use.name };
 }

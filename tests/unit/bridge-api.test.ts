@@ -8,7 +8,11 @@ const handlers: ApiHandlers = {
 
 describe("dispatchCall", () => {
   it("runs a valid call", async () => {
-    await expect(dispatchCall(handlers, "getHostStatus", {})).resolves.toEqual({ phase: "ready", version: "0.1.0", pid: 42 });
+    await expect(dispatchCall(handlers, "getHostStatus", {})).resolves.toEqual({
+      phase: "ready",
+      version: "0.1.0",
+      pid: 42,
+    });
   });
 
   it("refuses unknown methods, including inherited names", async () => {
@@ -17,7 +21,9 @@ describe("dispatchCall", () => {
   });
 
   it("refuses bad input before the handler runs", async () => {
-    await expect(dispatchCall(handlers, "submitInstruction", { instruction: "   " })).rejects.toMatchObject({ code: "bad_input" });
+    await expect(dispatchCall(handlers, "submitInstruction", { instruction: "   " })).rejects.toMatchObject({
+      code: "bad_input",
+    });
     await expect(dispatchCall(handlers, "getHostStatus", { extra: 1 })).rejects.toMatchObject({ code: "bad_input" });
   });
 
@@ -26,7 +32,10 @@ describe("dispatchCall", () => {
   });
 
   it("keeps an error's code when it crosses the bridge", () => {
-    expect(toApiError(Object.assign(new Error("gone"), { code: "disconnected" }))).toEqual({ code: "disconnected", message: "gone" });
+    expect(toApiError(Object.assign(new Error("gone"), { code: "disconnected" }))).toEqual({
+      code: "disconnected",
+      message: "gone",
+    });
     expect(toApiError("odd")).toEqual({ code: "internal", message: "odd" });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { linesToElements } from "../../src-main/agent/observe";
+import { pickDisplay } from "../../src-main/capture/backend";
+import { toDisplayInfo } from "../../src-main/capture/backends/screenshot-desktop";
 import { pngSize } from "../../src-main/capture/capture";
-import { pickDisplay, toDisplayInfo } from "../../src-main/capture/displays";
 import type { DisplayInfo } from "../../src-shared/bridge-api";
 
 const display = (id: string, x: number, y: number, width: number, height: number, primary = false): DisplayInfo => ({
@@ -30,7 +31,10 @@ describe("linesToElements", () => {
 
   it("scales when the image is not at the display's size", () => {
     const capture = { display: display("a", 0, 0, 1920, 1080), width: 3840, height: 2160 };
-    const [element] = linesToElements([{ text: "x", box: { x: 100, y: 50, width: 40, height: 20 }, confidence: 1 }], capture);
+    const [element] = linesToElements(
+      [{ text: "x", box: { x: 100, y: 50, width: 40, height: 20 }, confidence: 1 }],
+      capture,
+    );
     expect(element?.box).toEqual({ x: 50, y: 25, width: 20, height: 10 });
   });
 });
@@ -47,7 +51,9 @@ describe("displays", () => {
   });
 
   it("reads screenshot-desktop's X11 and Windows shapes", () => {
-    expect(toDisplayInfo({ id: ":0", width: 800, height: 600, offsetX: 10, offsetY: 20, primary: true }, 0).bounds).toEqual({
+    expect(
+      toDisplayInfo({ id: ":0", width: 800, height: 600, offsetX: 10, offsetY: 20, primary: true }, 0).bounds,
+    ).toEqual({
       x: 10,
       y: 20,
       width: 800,

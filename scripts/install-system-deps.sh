@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System packages for the tests and the X11 capture path (Debian/Ubuntu):
+# Xvfb, Chromium for the UI tests, ImageMagick (screenshot-desktop's `import`
+# and the tests' text rendering), xrandr for display geometry, fonts, and the
+# libraries OpenCV's wheel loads.
+set -euo pipefail
+packages=(xvfb xauth chromium imagemagick x11-xserver-utils x11-utils xdotool fonts-dejavu-core libgl1 libglib2.0-0)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
