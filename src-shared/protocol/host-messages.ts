@@ -13,7 +13,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** Hard limits both sides enforce; the host refuses anything larger with `image_too_large`. */
 export const LIMITS = {
-  maxImageBytes: 48 * 1024 * 1024,
+  // Base64 grows 4/3: 40 MiB of image is 53 MiB of text, inside one frame.
+  maxImageBytes: 40 * 1024 * 1024,
   maxImagePixels: 7680 * 4320,
   maxFrameBytes: 64 * 1024 * 1024,
 } as const;

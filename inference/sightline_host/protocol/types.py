@@ -3,7 +3,7 @@
 from typing import Literal, NotRequired, TypedDict
 
 PROTOCOL_VERSION = 1
-MAX_IMAGE_BYTES = 50331648
+MAX_IMAGE_BYTES = 41943040
 MAX_IMAGE_PIXELS = 33177600
 MAX_FRAME_BYTES = 67108864
 
@@ -75,7 +75,15 @@ class ObserveResult(TypedDict):
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     id: str | None
-    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "internal"]
+    code: Literal[
+        "bad_request",
+        "unknown_type",
+        "unsupported_protocol",
+        "image_too_large",
+        "bad_image",
+        "model_unavailable",
+        "internal",
+    ]
     message: str
 
 

@@ -1,0 +1,3 @@
+from sightline_host.cli import main
+
+raise SystemExit(main())

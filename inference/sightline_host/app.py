@@ -1,0 +1,55 @@
+"""The host's HTTP and WebSocket surface."""
+
+import os
+from typing import Any
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from sightline_host import __version__
+from sightline_host.auth import bearer_matches
+from sightline_host.ocr import OcrEngine
+from sightline_host.protocol import PROTOCOL_VERSION
+from sightline_host.ws_session import Session
+
+
+class _RequireToken(BaseHTTPMiddleware):
+    def __init__(self, app: Any, token: str) -> None:
+        super().__init__(app)
+        self._token = token
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if not bearer_matches(request.headers.get("authorization"), self._token):
+            return JSONResponse(
+                {"error": {"code": "unauthorized", "message": "missing or wrong bearer token"}}, status_code=401
+            )
+        return await call_next(request)
+
+
+def create_app(token: str, ocr: OcrEngine | None = None) -> FastAPI:
+    engine = ocr or OcrEngine()
+    app = FastAPI(title="sightline-host", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    # HTTP middleware never sees WebSocket scopes; the socket checks its token itself below.
+    app.add_middleware(_RequireToken, token=token)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "pid": os.getpid(),
+            "models": {"ocr": engine.state},
+        }
+
+    @app.websocket("/ws")
+    async def ws(socket: WebSocket) -> None:
+        if not bearer_matches(socket.headers.get("authorization"), token):
+            # Closing before accept answers the handshake with HTTP 403.
+            await socket.close(code=4401)
+            return
+        await socket.accept()
+        await Session(socket, engine).run()
+
+    return app

@@ -1,0 +1,93 @@
+"""`sightline-host serve`: bind, announce the port on stdout, serve until told to stop or orphaned."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+
+import uvicorn
+
+from sightline_host import __version__
+from sightline_host.app import create_app
+from sightline_host.auth import MIN_TOKEN_LENGTH
+from sightline_host.ocr import OcrEngine
+from sightline_host.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
+
+TOKEN_ENV = "SIGHTLINE_HOST_TOKEN"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sightline-host")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the host (the app starts it; you rarely need to)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument("--port", type=int, default=0, help="port to bind; 0 lets the system pick")
+    serve.add_argument(
+        "--exit-on-stdin-eof", action="store_true", help="exit when stdin closes, so the host never outlives its app"
+    )
+    serve.add_argument("--preload", action="store_true", help="load the OCR model at start instead of on first use")
+    return parser
+
+
+def _watch_stdin(server: uvicorn.Server) -> None:
+    def wait_for_eof() -> None:
+        while os.read(sys.stdin.fileno(), 65536):
+            pass
+        server.should_exit = True
+
+    threading.Thread(target=wait_for_eof, name="stdin-eof", daemon=True).start()
+
+
+async def _serve(args: argparse.Namespace, token: str) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    ocr = OcrEngine()
+    config = uvicorn.Config(
+        create_app(token, ocr),
+        log_level="warning",
+        access_log=False,
+        ws="websockets",
+        ws_max_size=MAX_FRAME_BYTES,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    if args.exit_on_stdin_eof:
+        _watch_stdin(server)
+    if args.preload:
+        threading.Thread(target=ocr.load, name="ocr-preload", daemon=True).start()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    # uvicorn exposes readiness only as a flag.
+    while not server.started and not serving.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = sock.getsockname()[1]
+        announcement = {
+            "event": "listening",
+            "host": args.host,
+            "port": port,
+            "pid": os.getpid(),
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+        }
+        print(json.dumps(announcement), flush=True)
+    await serving
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token = os.environ.get(TOKEN_ENV, "")
+    if len(token) < MIN_TOKEN_LENGTH:
+        print(
+            f"sightline-host: set {TOKEN_ENV} to a secret of at least {MIN_TOKEN_LENGTH} characters "
+            "(the app does this when it starts the host)",
+            file=sys.stderr,
+        )
+        return 2
+    asyncio.run(_serve(args, token))
+    return 0

@@ -1,0 +1,87 @@
+"""Text lines on screen from the PP-OCRv4 models that ship inside the rapidocr-onnxruntime wheel (no download)."""
+
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sightline_host.protocol.types import TextLine
+
+OcrState = Literal["not_loaded", "loading", "ready", "error"]
+
+
+class ModelUnavailable(Exception):
+    """A model could not be loaded; the message says which and why."""
+
+
+def _axis_aligned(quad: Sequence[Sequence[float]]) -> tuple[float, float, float, float]:
+    xs = [float(p[0]) for p in quad]
+    ys = [float(p[1]) for p in quad]
+    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+# RapidOCR scales the long side down to this and rounds each side to a multiple of 32;
+# a side that rounds to zero makes it fail, so thin images are padded first.
+_MAX_SIDE = 2000
+_MIN_SIDE = 32
+
+
+def _pad_thin(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    height, width = rgb.shape[:2]
+    shrink = max(1.0, max(height, width) / _MAX_SIDE)
+    need = int(np.ceil(_MIN_SIDE * shrink))
+    pad_h, pad_w = max(0, need - height), max(0, need - width)
+    if pad_h == 0 and pad_w == 0:
+        return rgb
+    # Padding at the bottom and right leaves every box's coordinates as they were.
+    return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+
+
+class OcrEngine:
+    """Loads lazily, runs one image at a time (ONNX Runtime already uses every core for one)."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._state: OcrState = "not_loaded"
+        self._error: str | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    @property
+    def state(self) -> OcrState:
+        return self._state
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self._engine is not None:
+                return
+            self._state = "loading"
+            try:
+                # Imported here: ONNX Runtime and OpenCV take seconds to import, and the host must answer at once.
+                from rapidocr_onnxruntime import RapidOCR  # noqa: PLC0415
+
+                self._engine = RapidOCR()
+            except Exception as error:
+                self._state = "error"
+                self._error = f"OCR model failed to load: {error}"
+                raise ModelUnavailable(self._error) from error
+            self._state = "ready"
+
+    def read(self, rgb: NDArray[np.uint8], min_confidence: float = 0.5) -> list[TextLine]:
+        self.load()
+        # RapidOCR expects OpenCV's BGR channel order.
+        bgr = np.ascontiguousarray(_pad_thin(rgb)[:, :, ::-1])
+        with self._run_lock:
+            result, _elapsed = self._engine(bgr)
+        lines: list[TextLine] = []
+        for quad, text, score in result or []:
+            confidence = min(1.0, max(0.0, float(score)))
+            if confidence < min_confidence or not str(text).strip():
+                continue
+            x, y, width, height = _axis_aligned(quad)
+            lines.append(
+                {"text": str(text), "box": {"x": x, "y": y, "width": width, "height": height}, "confidence": confidence}
+            )
+        return lines
