@@ -30,7 +30,11 @@ const monitor = Monitor.all()[0];
 if (!monitor) throw new Error("no monitor");
 
 const rows = [
-  { backend: "node-screenshots", output: "raw RGBA", samples: await time(async () => (await monitor.captureImage()).toRaw()) },
+  {
+    backend: "node-screenshots",
+    output: "raw RGBA",
+    samples: await time(async () => (await monitor.captureImage()).toRaw()),
+  },
   { backend: "node-screenshots", output: "PNG", samples: await time(() => native.capturePng(display)) },
   {
     backend: "screenshot-desktop",

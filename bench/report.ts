@@ -15,5 +15,8 @@ for (const r of rows) console.log(line(columns.map((c) => cell(r[c]))));
 const host = machine();
 mkdirSync("bench/results", { recursive: true });
 const file = `bench/results/${name}-${String(host.hostname).replace(/[^\w.-]/g, "_")}.json`;
-writeFileSync(file, `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: host, unit: "ms", rows }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine: host, unit: "ms", rows }, null, 2)}\n`,
+);
 console.log(`wrote ${file}`);

@@ -1,5 +1,6 @@
 /** The renderer's only door to the main process: `window.sightline`, validated with zod both ways. */
 import { contextBridge, ipcRenderer } from "electron";
+import { z } from "zod";
 import {
   API_EVENTS,
   API_METHODS,
@@ -12,6 +13,9 @@ import {
   type MethodOutput,
   type SightlineApi,
 } from "../src-shared/bridge-api";
+
+// The sandboxed preload runs under the page's CSP, which forbids the eval zod would probe for.
+z.config({ jitless: true });
 
 const api: SightlineApi = {
   async call<M extends ApiMethod>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {

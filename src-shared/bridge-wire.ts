@@ -6,7 +6,7 @@ export const BridgeCall = z
   .object({ kind: z.literal("call"), id: z.number().int().nonnegative(), method: z.string(), input: z.unknown() })
   .strict();
 
-export const BridgeServerFrame = z.discriminatedUnion("kind", [
+export const BridgeServerFrame = z.union([
   z.object({ kind: z.literal("result"), id: z.number().int(), ok: z.literal(true), value: z.unknown() }).strict(),
   z.object({ kind: z.literal("result"), id: z.number().int(), ok: z.literal(false), error: ApiError }).strict(),
   z.object({ kind: z.literal("event"), event: z.string(), payload: z.unknown() }).strict(),

@@ -71,13 +71,21 @@ export class HostClient extends TypedEvents<ClientEvents> {
     await this.request({ type: "ping" });
   }
 
-  /** Sends one request, connecting first if needed, and resolves with its reply (errors reject). */
+  /**
+   * Sends one request, connecting first if needed, and resolves with its reply (errors reject).
+   * A request whose connection drops is sent once more after reconnecting: no host request
+   * has side effects (the host never touches the desktop), so a retry is always safe.
+   */
   async request(
     message: WithoutId<ClientMessage>,
     timeoutMs = this.options.requestTimeoutMs ?? 60_000,
   ): Promise<HostMessage> {
-    const socket = await this.connection();
-    return this.send(socket, message, timeoutMs);
+    try {
+      return await this.send(await this.connection(), message, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof HostError) || error.code !== "disconnected" || this.closed) throw error;
+      return this.send(await this.connection(), message, timeoutMs);
+    }
   }
 
   close(): void {

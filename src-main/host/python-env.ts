@@ -1,10 +1,16 @@
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+
+/** The folder holding `inference/`: found by walking up, since bundling moves this module's code. */
+export function projectRoot(): string {
+  if (process.env.SIGHTLINE_ROOT) return process.env.SIGHTLINE_ROOT;
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "inference", "pyproject.toml"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find Sightline's inference/ folder above ${import.meta.dirname}`);
+  }
+}
 
 /** The project's own Python environment, created by `npm install` (scripts/setup-python.mjs). */
-export function projectRoot(): string {
-  return process.env.SIGHTLINE_ROOT ?? resolve(import.meta.dirname, "..", "..");
-}
 
 export function hostPython(root = projectRoot()): string {
   const venv = join(root, "inference", ".venv");
