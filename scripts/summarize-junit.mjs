@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = process.argv[2] ?? "test-results/junit";
+const dir = process.argv[2] ?? "test-reports";
 let tests = 0;
 let failures = 0;
 let skipped = 0;

@@ -4,7 +4,7 @@
 # adds up the tests of all three runners from their JUnit reports.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-reports=test-results/junit
+reports=test-reports
 rm -rf "$reports" && mkdir -p "$reports"
 failed=()
 

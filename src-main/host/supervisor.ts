@@ -115,11 +115,15 @@ export class HostSupervisor extends TypedEvents<SupervisorEvents> {
   private async launch(): Promise<void> {
     if (this.stopping) return;
     this.setState({ phase: "starting", attempt: this.failedStarts + 1 });
-    const child = spawn(this.options.python, ["-m", "sightline_host", "serve", "--port", "0", "--exit-on-stdin-eof", "--preload"], {
-      cwd: this.options.cwd,
-      env: { ...process.env, ...this.options.env, SIGHTLINE_HOST_TOKEN: this.token, PYTHONUNBUFFERED: "1" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      this.options.python,
+      ["-m", "sightline_host", "serve", "--port", "0", "--exit-on-stdin-eof", "--preload"],
+      {
+        cwd: this.options.cwd,
+        env: { ...process.env, ...this.options.env, SIGHTLINE_HOST_TOKEN: this.token, PYTHONUNBUFFERED: "1" },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     this.child = child;
     const log = this.options.log ?? (() => {});
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => log(`[host] ${line}`));

@@ -75,15 +75,7 @@ class ObserveResult(TypedDict):
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     id: str | None
-    code: Literal[
-        "bad_request",
-        "unknown_type",
-        "unsupported_protocol",
-        "image_too_large",
-        "bad_image",
-        "model_unavailable",
-        "internal",
-    ]
+    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "internal"]
     message: str
 
 
