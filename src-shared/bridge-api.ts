@@ -28,6 +28,8 @@ export const DisplayInfo = z
     /** Physical pixels of the virtual desktop. */
     bounds: ScreenBox,
     primary: z.boolean(),
+    /** Physical pixels per logical point. */
+    scaleFactor: z.number().positive().default(1),
   })
   .strict();
 

@@ -10,6 +10,7 @@ const display = (id: string, x: number, y: number, width: number, height: number
   name: id,
   bounds: { x, y, width, height },
   primary,
+  scaleFactor: 1,
 });
 
 describe("linesToElements", () => {
@@ -64,6 +65,7 @@ describe("displays", () => {
       name: "display 2",
       bounds: { x: -1280, y: 0, width: 1280, height: 1024 },
       primary: false,
+      scaleFactor: 1,
     });
   });
 

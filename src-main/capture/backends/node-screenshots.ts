@@ -19,6 +19,7 @@ export async function loadNodeScreenshotsBackend(): Promise<CaptureBackend> {
         name: m.name() || `display ${index + 1}`,
         bounds: { x: m.x(), y: m.y(), width: m.width(), height: m.height() },
         primary: m.isPrimary(),
+        scaleFactor: m.scaleFactor() || 1,
       }));
     },
     async capturePng(display) {

@@ -27,6 +27,7 @@ export function toDisplayInfo(raw: RawDisplay, index: number): DisplayInfo {
     name: raw.name ?? `display ${index + 1}`,
     bounds: { x, y, width, height },
     primary: raw.primary ?? index === 0,
+    scaleFactor: 1,
   };
 }
 

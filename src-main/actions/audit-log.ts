@@ -1,0 +1,28 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Action } from "../../src-shared/actions";
+
+export type AuditEntry = {
+  time: string;
+  action: Action;
+  /** Where it landed, in desktop physical pixels. */
+  points: Array<{ x: number; y: number }>;
+  displayId: string | undefined;
+  /** sha256 of the screenshot the plan was made on. */
+  screenshotSha256: string | undefined;
+  outcome: "done" | "failed" | "stopped";
+  detail?: string;
+};
+
+/** One JSON object per line, appended as each action finishes, so a crash loses at most the line in flight. */
+export class AuditLog {
+  private ready: Promise<unknown> | undefined;
+
+  constructor(readonly path: string) {}
+
+  async append(entry: AuditEntry): Promise<void> {
+    this.ready ??= mkdir(dirname(this.path), { recursive: true });
+    await this.ready;
+    await appendFile(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+  }
+}

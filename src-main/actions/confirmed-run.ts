@@ -1,0 +1,59 @@
+import type { Action } from "../../src-shared/actions";
+import type { ActionExecutor, ActionOutcome, ExecutionContext } from "./executor";
+import { type ActionContext, assessRisk, type ConfirmationSettings, nextConfirmationBatch, type Risk } from "./policy";
+
+export type Decision = "confirm" | "skip" | "stop";
+
+export type StepReport = {
+  index: number;
+  action: Action;
+  risk: Risk;
+  status: "done" | "failed" | "skipped" | "stopped";
+  detail?: string;
+};
+
+export type ConfirmedRunOptions = {
+  actions: readonly Action[];
+  contexts?: readonly ActionContext[];
+  settings: ConfirmationSettings;
+  /** Asks the user about these steps (one, or a batch of low-risk ones) and resolves with their decision. */
+  confirm: (steps: ReadonlyArray<{ index: number; action: Action; risk: Risk }>) => Promise<Decision>;
+  executor: ActionExecutor;
+  execution: ExecutionContext;
+  onStep?: (report: StepReport) => void;
+};
+
+/**
+ * Runs a plan's actions, each only after the user's confirmation. Nothing in
+ * here can perform an action whose batch was not confirmed: the executor is
+ * called only on the "confirm" branch.
+ */
+export async function runConfirmed(options: ConfirmedRunOptions): Promise<StepReport[]> {
+  const { actions, settings, execution } = options;
+  const risks = actions.map((action, i) => assessRisk(action, options.contexts?.[i]));
+  const reports: StepReport[] = [];
+  const report = (r: StepReport) => {
+    reports.push(r);
+    options.onStep?.(r);
+  };
+  let index = 0;
+  while (index < actions.length) {
+    if (execution.signal.aborted) break;
+    const batch = nextConfirmationBatch(risks, index, settings);
+    const steps = batch.map((i) => ({ index: i, action: actions[i] as Action, risk: risks[i] as Risk }));
+    const needsAsking = steps.some((s) => s.risk.level !== "none");
+    const decision: Decision = needsAsking ? await options.confirm(steps) : "confirm";
+    if (decision === "stop" || execution.signal.aborted) break;
+    for (const step of steps) {
+      if (decision === "skip") {
+        report({ ...step, status: "skipped" });
+        continue;
+      }
+      const outcome: ActionOutcome = await options.executor.perform(step.action, execution);
+      report({ ...step, status: outcome.outcome, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+      if (outcome.outcome !== "done") return reports;
+    }
+    index = (batch.at(-1) ?? index) + 1;
+  }
+  return reports;
+}

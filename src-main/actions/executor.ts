@@ -1,0 +1,189 @@
+import type { Action, Target } from "../../src-shared/actions";
+import { type DisplayGeometry, desktopPtToDisplay, displayAt, displayToDesktopPx, point } from "../coords/spaces";
+import type { AuditLog } from "./audit-log";
+import type { DesktopIO } from "./desktop-io";
+
+export type ActionOutcome = { outcome: "done" | "failed" | "stopped"; detail?: string };
+
+export type ExecutionContext = {
+  displays: readonly DisplayGeometry[];
+  /** Centres of the last observation's elements, in desktop physical pixels. */
+  elementCentres?: ReadonlyMap<number, { x: number; y: number }>;
+  screenshotSha256?: string;
+  signal: AbortSignal;
+};
+
+export class ActionRefused extends Error {
+  override name = "ActionRefused";
+}
+
+class Stopped extends Error {}
+
+/** Characters typed between two looks at the kill switch. */
+const TYPE_CHUNK = 4;
+/** Steps of a drag, so a drag can be stopped half-way and the target sees motion. */
+const DRAG_STEPS = 12;
+/** Apps update hover state from motion events; a press or wheel that beats them can land on the old target. */
+const POINTER_SETTLE_MS = 40;
+
+export function resolveTarget(
+  target: Target,
+  context: Omit<ExecutionContext, "signal">,
+): { x: number; y: number; displayId: string } {
+  let desktop: { x: number; y: number };
+  if (target.kind === "element") {
+    const centre = context.elementCentres?.get(target.elementId);
+    if (!centre) throw new ActionRefused(`element ${target.elementId} is not on the last observed screen`);
+    desktop = centre;
+  } else if (target.space === "desktop_pt") {
+    const display = displayAt(context.displays, point("desktop_pt", target.x, target.y));
+    if (!display) throw new ActionRefused(`point (${target.x}, ${target.y}) pt is outside every display`);
+    desktop = displayToDesktopPx(desktopPtToDisplay(point("desktop_pt", target.x, target.y), display), display);
+  } else {
+    desktop = { x: target.x, y: target.y };
+  }
+  const display = displayAt(context.displays, point("desktop_px", desktop.x, desktop.y));
+  if (!display)
+    throw new ActionRefused(`point (${Math.round(desktop.x)}, ${Math.round(desktop.y)}) px is outside every display`);
+  return { ...desktop, displayId: display.id };
+}
+
+/**
+ * Performs confirmed actions. It never decides whether to act: the caller has
+ * the user's confirmation in hand before it calls `perform`. It checks the
+ * kill switch's signal before every primitive and between chunks of typing
+ * and steps of a drag, and lets go of held buttons when stopped.
+ */
+export class ActionExecutor {
+  constructor(
+    private readonly io: DesktopIO,
+    private readonly audit?: AuditLog,
+  ) {}
+
+  async perform(action: Action, context: ExecutionContext): Promise<ActionOutcome> {
+    const points: Array<{ x: number; y: number; displayId: string }> = [];
+    let result: ActionOutcome;
+    try {
+      await this.run(action, context, points);
+      result = { outcome: "done" };
+    } catch (error) {
+      if (error instanceof Stopped) {
+        await this.io.releaseAll();
+        result = { outcome: "stopped", detail: "stopped by the kill switch" };
+      } else {
+        result = { outcome: "failed", detail: (error as Error).message };
+      }
+    }
+    await this.audit?.append({
+      time: new Date().toISOString(),
+      action,
+      points: points.map(({ x, y }) => ({ x, y })),
+      displayId: points[0]?.displayId,
+      screenshotSha256: context.screenshotSha256,
+      ...result,
+    });
+    return result;
+  }
+
+  private async pointAt(x: number, y: number): Promise<void> {
+    await this.io.moveTo(x, y);
+    await new Promise((resolve) => setTimeout(resolve, POINTER_SETTLE_MS));
+  }
+
+  private async run(
+    action: Action,
+    context: ExecutionContext,
+    points: Array<{ x: number; y: number; displayId: string }>,
+  ) {
+    const check = () => {
+      if (context.signal.aborted) throw new Stopped();
+    };
+    const at = (target: Target) => {
+      const resolved = resolveTarget(target, context);
+      points.push(resolved);
+      return resolved;
+    };
+    check();
+    switch (action.type) {
+      case "click": {
+        const p = at(action.target);
+        await this.pointAt(p.x, p.y);
+        check();
+        await this.io.click(action.button, action.count);
+        return;
+      }
+      case "move": {
+        const p = at(action.target);
+        await this.io.moveTo(p.x, p.y);
+        return;
+      }
+      case "drag": {
+        const from = at(action.from);
+        const to = at(action.to);
+        await this.pointAt(from.x, from.y);
+        await this.io.press(action.button);
+        try {
+          for (let step = 1; step <= DRAG_STEPS; step++) {
+            check();
+            const t = step / DRAG_STEPS;
+            await this.io.moveTo(from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t);
+          }
+        } finally {
+          await this.io.release(action.button);
+        }
+        return;
+      }
+      case "scroll": {
+        if (action.target) {
+          const p = at(action.target);
+          await this.pointAt(p.x, p.y);
+        }
+        check();
+        await this.io.scroll(action.dx, action.dy);
+        return;
+      }
+      case "type": {
+        if (action.target) {
+          const p = at(action.target);
+          await this.pointAt(p.x, p.y);
+          await this.io.click("left", 1);
+        }
+        const characters = Array.from(action.text);
+        const endTyping = await this.io.beginTyping(action.text);
+        try {
+          for (let i = 0; i < characters.length; i += TYPE_CHUNK) {
+            check();
+            await this.io.typeText(characters.slice(i, i + TYPE_CHUNK).join(""));
+          }
+        } finally {
+          await endTyping();
+        }
+        return;
+      }
+      case "key":
+        await this.io.pressKeys(action.keys);
+        return;
+      case "wait":
+        await abortableSleep(action.ms, context.signal);
+        check();
+        return;
+      case "ask":
+      case "done":
+        return;
+    }
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
