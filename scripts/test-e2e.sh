@@ -7,4 +7,4 @@ npx electron-vite build >/dev/null
 if [ -n "${DISPLAY:-}" ]; then
   exec npx playwright test "$@"
 fi
-exec xvfb-run --auto-servernum --server-args="-screen 0 1920x1080x24 -nolisten tcp" npx playwright test "$@"
+exec xvfb-run --auto-servernum --server-args="-screen 0 3840x1080x24 -nolisten tcp" npx playwright test "$@"
