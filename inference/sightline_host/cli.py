@@ -5,9 +5,13 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import uvicorn
 
@@ -33,9 +37,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process would end by the signal
+    (status -15, or a KeyboardInterrupt traceback); the supervisor treats a clean stop as exit status 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        originals = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, sig: int, _frame: FrameType | None) -> None:
+        # A second Ctrl-C skips waiting for open connections and running requests.
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
 def _watch_stdin(server: uvicorn.Server) -> None:
     def wait_for_eof() -> None:
-        while os.read(sys.stdin.fileno(), 65536):
+        try:
+            while os.read(sys.stdin.fileno(), 65536):
+                pass
+        except OSError:
+            # An unreadable stdin means the parent's end is gone just as surely as EOF does.
             pass
         server.should_exit = True
 
@@ -54,8 +85,10 @@ async def _serve(args: argparse.Namespace, token: str) -> None:
         ws="websockets",
         ws_max_size=MAX_FRAME_BYTES,
         lifespan="off",
+        # An OCR call in progress is not worth keeping an orphaned host alive for.
+        timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
     if args.exit_on_stdin_eof:
         _watch_stdin(server)
     if args.preload:

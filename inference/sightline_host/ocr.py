@@ -22,21 +22,28 @@ def _axis_aligned(quad: Sequence[Sequence[float]]) -> tuple[float, float, float,
     return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
 
 
-# RapidOCR scales the long side down to this and rounds each side to a multiple of 32;
-# a side that rounds to zero makes it fail, so thin images are padded first.
+# RapidOCR shrinks the long side to 2000 px, then its detector scales the image until the SHORT side is 736 px:
+# a thin strip (a 2000x40 toolbar) would become 36800x736 and take most of a minute on two cores. Padding the short
+# side to a quarter of the long one bounds that cost near a full screen's. A side that rounds to zero would fail.
 _MAX_SIDE = 2000
 _MIN_SIDE = 32
+_MAX_ASPECT = 4
 
 
 def _pad_thin(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     height, width = rgb.shape[:2]
     shrink = max(1.0, max(height, width) / _MAX_SIDE)
-    need = int(np.ceil(_MIN_SIDE * shrink))
-    pad_h, pad_w = max(0, need - height), max(0, need - width)
-    if pad_h == 0 and pad_w == 0:
+    need = max(int(np.ceil(_MIN_SIDE * shrink)), int(np.ceil(max(height, width) / _MAX_ASPECT)))
+    if height >= need and width >= need:
         return rgb
+    # The edge's usual colour, so the padding reads as more background and adds no edges of its own.
+    border = np.concatenate([rgb[-1, :, :], rgb[:, -1, :]])
+    fill = np.median(border, axis=0).astype(np.uint8)
+    padded = np.empty((max(height, need), max(width, need), 3), dtype=np.uint8)
+    padded[:] = fill
     # Padding at the bottom and right leaves every box's coordinates as they were.
-    return np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    padded[:height, :width] = rgb
+    return padded
 
 
 class OcrEngine:

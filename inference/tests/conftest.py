@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
@@ -21,6 +22,7 @@ class RunningHost:
     process: "subprocess.Popen[bytes]"
     port: int
     token: str
+    announcement: dict[str, Any]
 
     @property
     def url(self) -> str:
@@ -47,7 +49,7 @@ def start_host(extra_args: list[str] | None = None) -> RunningHost:
     line = process.stdout.readline()
     announcement = json.loads(line)
     assert announcement["event"] == "listening"
-    return RunningHost(process, int(announcement["port"]), token)
+    return RunningHost(process, int(announcement["port"]), token, announcement)
 
 
 def stop_host(host: RunningHost) -> None:

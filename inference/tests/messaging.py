@@ -3,6 +3,8 @@
 import base64
 import io
 import json
+import struct
+import zlib
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -48,3 +50,14 @@ def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, floa
     inter = inter_w * inter_h
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
+
+
+def png_header_only(width: int, height: int) -> str:
+    """A PNG that declares its size and has no pixel data: enough for a size check, cheap at any size."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return base64.b64encode(data).decode()

@@ -10,7 +10,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from sightline_host.protocol import MAX_FRAME_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, client_problem, host_problem
-from tests.messaging import exchange, png_base64
+from tests.messaging import exchange, png_base64, png_header_only
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parents[2] / "protocol-vectors" / "messages.json").read_text("utf-8")
@@ -72,6 +72,34 @@ def test_an_image_over_the_pixel_limit_is_refused_before_decoding(ws: ClientConn
     reply = exchange(ws, {"type": "observe", "id": "big", "image": {"format": "png", "data": png_base64(huge)}})
     assert reply["code"] == "image_too_large" and "8000×8000" in reply["message"]
     assert_still_alive(ws)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expected"),
+    [
+        (10000, 10000, "image is 10000×10000 = 100 MP; the limit is 33.2 MP"),
+        # Over PIL's own hard limit, which refuses before telling anyone the size.
+        (20000, 20000, "image is over 179 MP; the limit is 33.2 MP"),
+    ],
+)
+def test_pixel_limit_messages_say_how_big(ws: ClientConnection, width: int, height: int, expected: str) -> None:
+    data = png_header_only(width, height)
+    reply = exchange(ws, {"type": "observe", "id": "hdr", "image": {"format": "png", "data": data}})
+    assert (reply["code"], reply["id"], reply["message"]) == ("image_too_large", "hdr", expected)
+    assert_still_alive(ws)
+
+
+def test_a_header_within_limits_but_no_pixels_is_a_bad_image(ws: ClientConnection) -> None:
+    reply = exchange(ws, {"type": "observe", "id": "hdr", "image": {"format": "png", "data": png_header_only(64, 64)}})
+    assert reply["code"] == "bad_image"
+
+
+def test_formats_other_than_png_and_jpeg_are_bad_images(ws: ClientConnection) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, "GIF")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    reply = exchange(ws, {"type": "observe", "id": "gif", "image": {"format": "png", "data": data}})
+    assert reply["code"] == "bad_image"
 
 
 def test_an_image_over_the_byte_limit_is_refused(ws: ClientConnection) -> None:

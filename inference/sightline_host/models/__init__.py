@@ -1,0 +1,1 @@
+"""Model catalog, store and VRAM planner."""
