@@ -4,7 +4,9 @@
 # and the tests' text rendering), xrandr for display geometry, fonts, and the
 # libraries OpenCV's wheel loads.
 set -euo pipefail
-packages=(xvfb xauth chromium imagemagick x11-xserver-utils x11-utils xdotool fonts-dejavu-core libgl1 libglib2.0-0)
+# The last group: what the native modules load (nut-js, uiohook-napi, node-screenshots).
+packages=(xvfb xauth chromium imagemagick x11-xserver-utils x11-utils xdotool fonts-dejavu-core libgl1 libglib2.0-0
+  libx11-6 libxtst6 libxrandr2 libxt6 libxext6 libxrender1 libxcb1 libdbus-1-3 libsm6 libice6)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
