@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from sightline_host import __version__
 from sightline_host.images import ImageRejected, decode_base64_image
 from sightline_host.ocr import ModelUnavailable, OcrEngine
-from sightline_host.protocol import PROTOCOL_VERSION, client_problem, host_problem
+from sightline_host.protocol import MAX_OBSERVES_IN_FLIGHT, PROTOCOL_VERSION, client_problem, host_problem
 from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class Session:
         self._ocr = ocr
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._observes_in_flight = 0
 
     async def run(self) -> None:
         try:
@@ -112,6 +113,21 @@ class Session:
                 return await self._observe(cast(Observe, message))
 
     async def _observe(self, request: Observe) -> HostMessage:
+        # Each waiting observe holds a decoded frame (up to ~100 MB): a flood gets an answer, not an OOM.
+        if self._observes_in_flight >= MAX_OBSERVES_IN_FLIGHT:
+            return error(
+                request["id"],
+                "busy",
+                f"{self._observes_in_flight} observe requests are already in progress on this connection; "
+                "send the next when one has answered",
+            )
+        self._observes_in_flight += 1
+        try:
+            return await self._observe_now(request)
+        finally:
+            self._observes_in_flight -= 1
+
+    async def _observe_now(self, request: Observe) -> HostMessage:
         request_id = request["id"]
         started = time.perf_counter()
         try:

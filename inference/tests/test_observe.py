@@ -97,3 +97,16 @@ def test_a_thin_strip_is_read_quickly_where_it_is(ws: ClientConnection) -> None:
         assert matches, f"{word!r} not in {[line['text'] for line in reply['lines']]}"
         box = matches[0]["box"]
         assert iou((box["x"], box["y"], box["width"], box["height"]), true_box) >= 0.5
+
+
+def test_a_flood_of_observes_is_refused_as_busy_and_nothing_is_lost(ws: ClientConnection) -> None:
+    image, _ = render_words(WORDS, size=(1000, 400))
+    data = png_base64(image)
+    for i in range(5):
+        ws.send(json.dumps({"type": "observe", "id": f"f{i}", "image": {"format": "png", "data": data}}))
+    replies = {r["id"]: r for r in (json.loads(ws.recv(timeout=120)) for _ in range(5))}
+    assert sorted(replies) == [f"f{i}" for i in range(5)]
+    busy = [i for i, r in replies.items() if r["type"] == "error" and r["code"] == "busy"]
+    done = [i for i, r in replies.items() if r["type"] == "observe_result"]
+    assert sorted(done) == ["f0", "f1"] and sorted(busy) == ["f2", "f3", "f4"]
+    assert exchange(ws, {"type": "ping", "id": "after"})["type"] == "pong"

@@ -105,6 +105,7 @@ export function buildPythonTypes(): string {
     `MAX_IMAGE_BYTES = ${LIMITS.maxImageBytes}`,
     `MAX_IMAGE_PIXELS = ${LIMITS.maxImagePixels}`,
     `MAX_FRAME_BYTES = ${LIMITS.maxFrameBytes}`,
+    `MAX_OBSERVES_IN_FLIGHT = ${LIMITS.maxObservesInFlight}`,
     "",
     "",
     classes.join("\n\n"),

@@ -17,6 +17,8 @@ export const LIMITS = {
   maxImageBytes: 40 * 1024 * 1024,
   maxImagePixels: 7680 * 4320,
   maxFrameBytes: 64 * 1024 * 1024,
+  /** Observe requests one connection may have in progress or waiting; each holds a decoded image. */
+  maxObservesInFlight: 2,
 } as const;
 
 const requestId = z.string().min(1).max(64);
@@ -115,6 +117,8 @@ export const ErrorCode = z.enum([
   "image_too_large",
   "bad_image",
   "model_unavailable",
+  /** Too many observe requests already waiting on this connection. */
+  "busy",
   "internal",
 ]);
 

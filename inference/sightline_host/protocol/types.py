@@ -6,6 +6,7 @@ PROTOCOL_VERSION = 1
 MAX_IMAGE_BYTES = 41943040
 MAX_IMAGE_PIXELS = 33177600
 MAX_FRAME_BYTES = 67108864
+MAX_OBSERVES_IN_FLIGHT = 2
 
 
 class ImageBox(TypedDict):
@@ -75,7 +76,7 @@ class ObserveResult(TypedDict):
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     id: str | None
-    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "internal"]
+    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "internal"]
     message: str
 
 

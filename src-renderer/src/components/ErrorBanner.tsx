@@ -5,6 +5,7 @@ const HINTS: Record<string, string> = {
   timeout: "The inference host took too long. Try again.",
   model_unavailable: "A model is missing. See the README's section on models.",
   image_too_large: "The screen is larger than the host accepts.",
+  busy: "Sightline is still reading the previous screen; try again when it answers.",
 };
 
 export function ErrorBanner() {
