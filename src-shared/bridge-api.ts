@@ -4,16 +4,37 @@
  * API and validate both directions with these schemas.
  */
 import { z } from "zod";
+import { Action } from "./actions";
+import { Plan } from "./plan";
 
 /** A rectangle in physical pixels of the virtual desktop (display offset included). */
 export const ScreenBox = z
   .object({ x: z.number(), y: z.number(), width: z.number().nonnegative(), height: z.number().nonnegative() })
   .strict();
 
+/** What an element is: "text" for a text line no control claimed, otherwise the detector's UI vocabulary. */
+export const ElementKind = z.enum([
+  "text",
+  "button",
+  "icon",
+  "text_field",
+  "checkbox",
+  "radio",
+  "dropdown",
+  "menu_item",
+  "tab",
+  "link",
+  "toggle",
+  "slider",
+  "scrollbar",
+  "window_control",
+  "other",
+]);
+
 export const ScreenElement = z
   .object({
     id: z.number().int().positive(),
-    kind: z.enum(["text"]),
+    kind: ElementKind,
     text: z.string(),
     confidence: z.number().min(0).max(1),
     /** Physical pixels of the virtual desktop. */
@@ -41,31 +62,133 @@ export const HostStatus = z.discriminatedUnion("phase", [
   z.object({ phase: z.literal("failed"), reason: z.string() }),
 ]);
 
-export const Stage = z.enum(["idle", "capturing", "observing", "done", "failed"]);
+/** Where a run is. "confirming" waits on the user; "cancelled" is the user's stop or the kill switch. */
+export const RunStage = z.enum([
+  "capturing",
+  "observing",
+  "planning",
+  "confirming",
+  "executing",
+  "verifying",
+  "done",
+  "failed",
+  "cancelled",
+]);
 
-export const SubmitInstructionInput = z.object({ instruction: z.string().trim().min(1).max(4000) }).strict();
+export const StepStatus = z.enum(["pending", "waiting", "running", "done", "failed", "skipped"]);
 
-export const ObserveOutcome = z
+export const RiskInfo = z.object({ level: z.enum(["none", "low", "high"]), reasons: z.array(z.string()) }).strict();
+
+export const RunStep = z
   .object({
-    instruction: z.string(),
-    display: DisplayInfo,
-    elements: z.array(ScreenElement),
-    timingsMs: z.object({ capture: z.number(), observe: z.number(), hostOcr: z.number() }).strict(),
+    index: z.number().int().nonnegative(),
+    description: z.string(),
+    action: Action,
+    risk: RiskInfo,
+    status: StepStatus,
+    /** The target resolved on the run's screenshot, in that screenshot's pixels (for the highlight). */
+    targetBox: ScreenBox.optional(),
+    detail: z.string().optional(),
   })
   .strict();
 
+/** A failure the user can act on: what to run, or whether retrying makes sense. */
+export const RunError = z
+  .object({
+    code: z.string(),
+    message: z.string(),
+    /** A shell command that fixes it (a model pull, say). */
+    command: z.string().optional(),
+    retryable: z.boolean(),
+  })
+  .strict();
+
+export const PendingConfirmation = z
+  .object({
+    /** The steps this confirmation covers: one, or a batch of low-risk ones. */
+    steps: z.array(z.number().int().nonnegative()).min(1),
+    /** More low-risk steps follow that "confirm the rest" would cover. */
+    lowRiskRest: z.boolean(),
+  })
+  .strict();
+
+/** The whole state of one instruction's run; the main process pushes a fresh copy on every change. */
+export const RunState = z
+  .object({
+    runId: z.string(),
+    instruction: z.string(),
+    stage: RunStage,
+    stageDetail: z.string().optional(),
+    display: DisplayInfo.optional(),
+    elements: z.array(ScreenElement),
+    steps: z.array(RunStep),
+    confirmation: PendingConfirmation.optional(),
+    error: RunError.optional(),
+    /** The planner's streamed text while it is still planning. */
+    planningText: z.string().optional(),
+    /** Which planner answered ("smollm2-135m-instruct-q4_1", "replay"). */
+    planner: z.string().optional(),
+    timingsMs: z.record(z.string(), z.number()),
+  })
+  .strict();
+
+export const Decision = z.enum(["confirm", "skip", "stop", "confirm_low_risk_rest"]);
+
+export const Settings = z
+  .object({
+    hotkeys: z
+      .object({
+        overlay: z.string().min(1).default("CommandOrControl+Shift+Space"),
+        killSwitch: z.string().min(1).default("CommandOrControl+Shift+Escape"),
+        record: z.string().min(1).default("CommandOrControl+Shift+R"),
+      })
+      .strict()
+      .prefault({}),
+    confirmation: z.enum(["each", "batch-low-risk"]).default("each"),
+    host: z
+      .discriminatedUnion("mode", [
+        z.object({ mode: z.literal("local") }).strict(),
+        z.object({ mode: z.literal("remote"), url: z.url(), token: z.string().min(16) }).strict(),
+      ])
+      .default({ mode: "local" }),
+    profile: z.enum(["embedded", "single-gpu", "workstation"]).default("embedded"),
+    theme: z.enum(["system", "light", "dark"]).default("system"),
+  })
+  .strict();
+
+export const SubmitInstructionInput = z.object({ instruction: z.string().trim().min(1).max(4000) }).strict();
+
 export const ApiError = z.object({ code: z.string(), message: z.string() }).strict();
+
+const runRef = z.object({ runId: z.string() }).strict();
 
 /** Every call: its input and output schema. */
 export const API_METHODS = {
   getHostStatus: { input: z.object({}).strict(), output: HostStatus },
-  submitInstruction: { input: SubmitInstructionInput, output: ObserveOutcome },
+  /** Starts a run (capture → observe → plan → confirm → execute); its progress arrives as `run` events. */
+  submitInstruction: { input: SubmitInstructionInput, output: runRef },
+  /** Starts a run of a given plan (a recorded tutorial's, say): observe, then confirm and execute its steps. */
+  runPlan: { input: z.object({ instruction: z.string().min(1).max(4000), plan: Plan }).strict(), output: runRef },
+  /** The user's answer to the run's pending confirmation. */
+  decide: { input: z.object({ runId: z.string(), decision: Decision }).strict(), output: z.object({}).strict() },
+  /** Stops a run at whatever stage it is in; no further action is performed. */
+  cancelRun: { input: runRef, output: z.object({}).strict() },
+  getRun: { input: runRef, output: RunState },
+  /** The screenshot the run planned on, as a PNG data URL. */
+  getRunScreenshot: {
+    input: runRef,
+    output: z
+      .object({ dataUrl: z.string().startsWith("data:image/png;base64,"), width: z.number(), height: z.number() })
+      .strict(),
+  },
+  getSettings: { input: z.object({}).strict(), output: Settings },
+  updateSettings: { input: Settings.partial(), output: Settings },
 } as const;
 
 /** Every event the main process pushes to the renderer. */
 export const API_EVENTS = {
   hostStatus: HostStatus,
-  stage: z.object({ stage: Stage, detail: z.string().optional() }).strict(),
+  run: RunState,
 } as const;
 
 export type ApiMethod = keyof typeof API_METHODS;
@@ -75,11 +198,17 @@ export type MethodOutput<M extends ApiMethod> = z.infer<(typeof API_METHODS)[M][
 export type EventPayload<E extends ApiEvent> = z.infer<(typeof API_EVENTS)[E]>;
 
 export type ScreenElement = z.infer<typeof ScreenElement>;
+export type ElementKind = z.infer<typeof ElementKind>;
 export type ScreenBox = z.infer<typeof ScreenBox>;
 export type DisplayInfo = z.infer<typeof DisplayInfo>;
 export type HostStatus = z.infer<typeof HostStatus>;
-export type ObserveOutcome = z.infer<typeof ObserveOutcome>;
-export type Stage = z.infer<typeof Stage>;
+export type RunStage = z.infer<typeof RunStage>;
+export type StepStatus = z.infer<typeof StepStatus>;
+export type RunStep = z.infer<typeof RunStep>;
+export type RunState = z.infer<typeof RunState>;
+export type RunError = z.infer<typeof RunError>;
+export type Decision = z.infer<typeof Decision>;
+export type Settings = z.infer<typeof Settings>;
 export type ApiError = z.infer<typeof ApiError>;
 
 /** What the renderer calls; the same shape over IPC and over the headless bridge. */

@@ -1,5 +1,6 @@
 """The host's HTTP and WebSocket surface."""
 
+import logging
 import os
 from typing import Any
 
@@ -9,7 +10,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from sightline_host import __version__
 from sightline_host.auth import bearer_matches
+from sightline_host.models.catalog import CatalogError, load_catalog
 from sightline_host.ocr import OcrEngine
+from sightline_host.planner.openai_api import create_openai_router
+from sightline_host.planner.registry import ChatModels
 from sightline_host.protocol import PROTOCOL_VERSION
 from sightline_host.ws_session import Session
 
@@ -27,8 +31,23 @@ class _RequireToken(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def create_app(token: str, ocr: OcrEngine | None = None) -> FastAPI:
+PROFILE_ENV = "SIGHTLINE_PROFILE"
+DEFAULT_PROFILE = "embedded"
+
+
+def profile_chat_models(profile_id: str | None = None) -> ChatModels | None:
+    """The chat models of the chosen profile (``$SIGHTLINE_PROFILE``, else embedded); None without a catalog."""
+    try:
+        catalog = load_catalog()
+        return ChatModels(catalog, catalog.profile(profile_id or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE))
+    except (CatalogError, KeyError, OSError) as error:
+        logging.getLogger("sightline_host").warning("no chat models: %s", error)
+        return None
+
+
+def create_app(token: str, ocr: OcrEngine | None = None, chat_models: ChatModels | None = None) -> FastAPI:
     engine = ocr or OcrEngine()
+    chat = chat_models or profile_chat_models()
     app = FastAPI(title="sightline-host", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     # HTTP middleware never sees WebSocket scopes; the socket checks its token itself below.
     app.add_middleware(_RequireToken, token=token)
@@ -41,6 +60,7 @@ def create_app(token: str, ocr: OcrEngine | None = None) -> FastAPI:
             "protocol": PROTOCOL_VERSION,
             "pid": os.getpid(),
             "models": {"ocr": engine.state},
+            "chat_models": [m.id for m in chat.served] if chat else [],
         }
 
     @app.websocket("/ws")
@@ -52,4 +72,6 @@ def create_app(token: str, ocr: OcrEngine | None = None) -> FastAPI:
         await socket.accept()
         await Session(socket, engine).run()
 
+    if chat is not None:
+        app.include_router(create_openai_router(chat))
     return app

@@ -15,11 +15,15 @@ export type StepReport = {
 export type ConfirmedRunOptions = {
   actions: readonly Action[];
   contexts?: readonly ActionContext[];
+  /** Risks already assessed by the caller (with what it knows beyond the action); assessed here otherwise. */
+  risks?: readonly Risk[];
   settings: ConfirmationSettings;
   /** Asks the user about these steps (one, or a batch of low-risk ones) and resolves with their decision. */
   confirm: (steps: ReadonlyArray<{ index: number; action: Action; risk: Risk }>) => Promise<Decision>;
   executor: ActionExecutor;
   execution: ExecutionContext;
+  /** Called right before the executor starts a confirmed step. */
+  onStart?: (index: number) => void;
   onStep?: (report: StepReport) => void;
 };
 
@@ -30,7 +34,7 @@ export type ConfirmedRunOptions = {
  */
 export async function runConfirmed(options: ConfirmedRunOptions): Promise<StepReport[]> {
   const { actions, settings, execution } = options;
-  const risks = actions.map((action, i) => assessRisk(action, options.contexts?.[i]));
+  const risks = options.risks ?? actions.map((action, i) => assessRisk(action, options.contexts?.[i]));
   const reports: StepReport[] = [];
   const report = (r: StepReport) => {
     reports.push(r);
@@ -49,6 +53,7 @@ export async function runConfirmed(options: ConfirmedRunOptions): Promise<StepRe
         report({ ...step, status: "skipped" });
         continue;
       }
+      options.onStart?.(step.index);
       const outcome: ActionOutcome = await options.executor.perform(step.action, execution);
       report({ ...step, status: outcome.outcome, ...(outcome.detail ? { detail: outcome.detail } : {}) });
       if (outcome.outcome !== "done") return reports;

@@ -34,8 +34,8 @@ export type SupervisorOptions = {
   backoffMaxMs?: number;
   /** Consecutive failed starts after which the supervisor gives up and reports `failed`. */
   maxFailedStarts?: number;
-  /** Extra environment for the host (model settings and the like). */
-  env?: Record<string, string>;
+  /** Extra environment for the host (model settings and the like), read at every start. */
+  env?: Record<string, string> | (() => Record<string, string>);
   log?: (line: string) => void;
 };
 
@@ -104,6 +104,17 @@ export class HostSupervisor extends TypedEvents<SupervisorEvents> {
     this.setState({ phase: "stopped" });
   }
 
+  /** Stops the host and starts it again (to pick up a new model profile, say). */
+  async restart(): Promise<HostEndpoint> {
+    await this.stop();
+    return this.start();
+  }
+
+  private extraEnv(): Record<string, string> {
+    const env = this.options.env;
+    return typeof env === "function" ? env() : (env ?? {});
+  }
+
   private setState(state: HostState): void {
     this.current = state;
     if (state.phase === "ready") {
@@ -120,7 +131,7 @@ export class HostSupervisor extends TypedEvents<SupervisorEvents> {
       ["-m", "sightline_host", "serve", "--port", "0", "--exit-on-stdin-eof", "--preload"],
       {
         cwd: this.options.cwd,
-        env: { ...process.env, ...this.options.env, SIGHTLINE_HOST_TOKEN: this.token, PYTHONUNBUFFERED: "1" },
+        env: { ...process.env, ...this.extraEnv(), SIGHTLINE_HOST_TOKEN: this.token, PYTHONUNBUFFERED: "1" },
         stdio: ["pipe", "pipe", "pipe"],
       },
     );

@@ -4,6 +4,7 @@
  * the host's code. Both are committed so the Python side needs no Node.
  */
 import { z } from "zod";
+import { planJsonSchema } from "../plan";
 import { ClientMessage, HostMessage, LIMITS, PROTOCOL_DEFINITIONS, PROTOCOL_VERSION } from "./host-messages";
 
 type JsonSchema = {
@@ -124,4 +125,6 @@ function nameOf(schema: z.ZodType): string {
 export const GENERATED_FILES = {
   "inference/sightline_host/protocol/schema.json": () => `${JSON.stringify(buildJsonSchema(), null, 2)}\n`,
   "inference/sightline_host/protocol/types.py": buildPythonTypes,
+  /** The planner's response_format without element ids: the host's tests constrain random models to it. */
+  "inference/sightline_host/protocol/plan.schema.json": () => `${JSON.stringify(planJsonSchema(), null, 2)}\n`,
 } as const;

@@ -1,9 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { type ApiHandlers, dispatchCall, toApiError } from "../../src-shared/bridge-api";
 
+const unused = async (): Promise<never> => {
+  throw new Error("not called in these tests");
+};
+
 const handlers: ApiHandlers = {
   getHostStatus: async () => ({ phase: "ready", version: "0.1.0", pid: 42 }),
   submitInstruction: async () => ({ wrong: "shape" }) as never,
+  runPlan: unused,
+  decide: unused,
+  cancelRun: unused,
+  getRun: unused,
+  getRunScreenshot: unused,
+  getSettings: unused,
+  updateSettings: unused,
 };
 
 describe("dispatchCall", () => {

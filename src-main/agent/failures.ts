@@ -1,0 +1,29 @@
+import type { RunError } from "../../src-shared/bridge-api";
+
+type Coded = { code?: unknown; message?: unknown; command?: unknown };
+
+/** Codes where the same request may well succeed a moment later. */
+const RETRYABLE = new Set([
+  "timeout",
+  "disconnected",
+  "busy",
+  "host_unavailable",
+  "plan_invalid",
+  "planner_error",
+  "internal",
+]);
+
+/** Turns any failure into what the renderer shows: what went wrong, and the way forward. */
+export function describeFailure(error: unknown): RunError {
+  const coded = (error ?? {}) as Coded;
+  const code = typeof coded.code === "string" ? coded.code : "internal";
+  const message = error instanceof Error ? error.message : String(error);
+  const command = typeof coded.command === "string" ? coded.command : commandIn(message);
+  return { code, message, retryable: RETRYABLE.has(code), ...(command ? { command } : {}) };
+}
+
+/** The host names the fix for a missing model as a command in backquotes; surface it as one. */
+function commandIn(message: string): string | undefined {
+  const match = /`(sightline-host [^`]+|pip install [^`]+)`/.exec(message);
+  return match?.[1];
+}

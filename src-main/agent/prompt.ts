@@ -1,0 +1,42 @@
+import type { ScreenElement } from "../../src-shared/bridge-api";
+import type { PlanRequest } from "./planner";
+
+/** Elements beyond this many are left out: a small planner's context is short and its prefill is the cost. */
+export const MAX_PROMPT_ELEMENTS = 120;
+const MAX_ELEMENT_TEXT = 60;
+
+export const SYSTEM_PROMPT = [
+  "You are Sightline, an assistant that operates a desktop computer for the user.",
+  "You see the screen as a numbered list of elements: id, kind, text and box (x, y, width, height in desktop pixels).",
+  "Answer with a JSON plan: a short list of steps that carry out the user's instruction.",
+  'Each step has "description" (one short imperative sentence, e.g. "Click **Save**") and "action".',
+  'Prefer element targets {"kind":"element","elementId":N}; use a point {"kind":"point","space":"desktop_px","x":X,"y":Y} only when no element fits.',
+  'End with a "done" action. If the instruction is unclear or unsafe, answer with a single "ask" action.',
+].join("\n");
+
+function elementLine(element: ScreenElement): string {
+  const { x, y, width, height } = element.box;
+  const text = element.text.length > MAX_ELEMENT_TEXT ? `${element.text.slice(0, MAX_ELEMENT_TEXT)}…` : element.text;
+  return `[${element.id}] ${element.kind} ${JSON.stringify(text)} @ ${Math.round(x)},${Math.round(y)} ${Math.round(width)}x${Math.round(height)}`;
+}
+
+/**
+ * The user turn: the screen, then the instruction. The screen comes first so
+ * that, across turns on an unchanged screen, the prompt's prefix repeats and
+ * the host's prefix cache can reuse it.
+ */
+export function userPrompt(request: PlanRequest): string {
+  const { bounds } = request.display;
+  const shown = request.elements.slice(0, MAX_PROMPT_ELEMENTS);
+  const omitted = request.elements.length - shown.length;
+  return [
+    `Screen: display "${request.display.name}", ${bounds.width}x${bounds.height} px at ${bounds.x},${bounds.y}.`,
+    "Elements:",
+    ...shown.map(elementLine),
+    ...(omitted > 0 ? [`(${omitted} more elements not listed)`] : []),
+    shown.length === 0 ? "(no elements were recognised)" : "",
+    `Instruction: ${request.instruction}`,
+  ]
+    .filter((line) => line !== "")
+    .join("\n");
+}
