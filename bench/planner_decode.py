@@ -24,6 +24,8 @@ from sightline_host.engine.llama import Int4Linear, bytes_per_token_bound, from_
 PROMPT = 32
 STEPS = int(os.environ.get("DECODE_STEPS", 256))
 MAX_SEQ = PROMPT + STEPS + 32
+# quantization:compiled|eager:kernels — "torch" is cuBLAS / tinygemm, "triton" the project's GEMV kernels.
+DEFAULT_VARIANTS = "bf16:compiled:torch,bf16:eager:triton,bf16:compiled:triton,int4:compiled:torch,int4:eager:triton,int4:compiled:triton"
 
 
 def copy_bandwidth() -> float:
@@ -93,16 +95,18 @@ def main() -> None:
         hf_tps = hf_steps / (time.perf_counter() - start)
         hf_logits = hf(prompt[None]).logits[0, -1].float()
 
-        for quant, compiled in (("bf16", False), ("bf16", True), ("int4", False), ("int4", True)):
-            decoder = from_hf_model(hf, MAX_SEQ, quantize="int4" if quant == "int4" else "none")
+        variants = [v.split(":") for v in os.environ.get("VARIANTS", DEFAULT_VARIANTS).split(",")]
+        for quant, compiled_flag, kernels in variants:
+            compiled = compiled_flag == "compiled"
+            decoder = from_hf_model(hf, MAX_SEQ, quantize="int4" if quant == "int4" else "none", kernels=kernels)
             logits = decoder.forward(prompt, torch.zeros((), dtype=torch.long, device="cuda"))
             logit_err = rel_error(logits, hf_logits)
             layer_err = None
             if quant == "int4":
                 lin = decoder.layers[0].w_down
-                assert isinstance(lin, Int4Linear)
-                x = torch.randn(1, lin.dequantized_reference.shape[1], device="cuda", dtype=torch.bfloat16)
-                layer_err = rel_error(lin(x), x.float() @ lin.dequantized_reference.T)
+                reference = lin.dequantized_reference if isinstance(lin, Int4Linear) else lin.weight.dequantize()
+                x = torch.randn(1, reference.shape[1], device="cuda", dtype=torch.bfloat16)
+                layer_err = rel_error(lin(x), x.float() @ reference.T)
             try:
                 engine = GraphDecoder(decoder, compile_step=compiled)
                 tps, tokens = timed_decode(engine, prompt)
@@ -118,7 +122,7 @@ def main() -> None:
             bound_bytes = bytes_per_token_bound(decoder, context)
             bound = bandwidth / bound_bytes
             rows.append({
-                "engine": f"sightline graph decode ({quant}{', compiled' if compiled else ''})", "gpus": 1, "tokens_per_s": round(tps, 1),
+                "engine": f"sightline graph decode ({quant}, {kernels}{', compiled' if compiled else ''})", "gpus": 1, "tokens_per_s": round(tps, 1),
                 "bound_tokens_per_s": round(bound, 1), "fraction_of_bound": round(tps / bound, 3),
                 "bytes_per_token": bound_bytes, "logits_rel_err_vs_hf": round(logit_err, 4),
                 "int4_layer_rel_err_vs_dequantized": None if layer_err is None else round(layer_err, 5),

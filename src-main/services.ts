@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ApiEvent, ApiHandlers, EventPayload, HostStatus } from "../src-shared/bridge-api";
 import { AuditLog } from "./actions/audit-log";
 import { ActionExecutor } from "./actions/executor";
-import { linesToElements } from "./agent/observe";
+import { elementsFromObserve } from "./agent/observe";
 import { OpenAiPlanner } from "./agent/openai-planner";
 import type { Planner } from "./agent/planner";
 import { RunManager } from "./agent/run-manager";
@@ -75,7 +75,7 @@ export class Services extends TypedEvents<ServiceEvents> {
       ...(options.afterCapture ? { afterCapture: options.afterCapture } : {}),
       observe: async (capture) => {
         const result = await this.client.observePng(capture.png);
-        return { elements: linesToElements(result.lines, capture), timingsMs: { ...result.timings_ms } };
+        return { elements: elementsFromObserve(result, capture), timingsMs: { ...result.timings_ms } };
       },
       planner: () => planner,
       executor: async () => {

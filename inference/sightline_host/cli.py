@@ -1,4 +1,7 @@
-"""`sightline-host serve`: bind, announce the port on stdout, serve until told to stop or orphaned."""
+"""`sightline-host serve`: bind, announce the port on stdout, serve until told to stop or orphaned.
+
+`sightline-host models ...`: the model store and the VRAM planner (see sightline_host/models/cli.py).
+"""
 
 import argparse
 import asyncio
@@ -18,6 +21,7 @@ import uvicorn
 from sightline_host import __version__
 from sightline_host.app import create_app
 from sightline_host.auth import MIN_TOKEN_LENGTH
+from sightline_host.models import cli as models_cli
 from sightline_host.ocr import OcrEngine
 from sightline_host.protocol import MAX_FRAME_BYTES, PROTOCOL_VERSION
 
@@ -34,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         "--exit-on-stdin-eof", action="store_true", help="exit when stdin closes, so the host never outlives its app"
     )
     serve.add_argument("--preload", action="store_true", help="load the OCR model at start instead of on first use")
+    models_cli.add_parser(commands)
     return parser
 
 
@@ -113,6 +118,8 @@ async def _serve(args: argparse.Namespace, token: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "models":
+        return models_cli.run(args)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = os.environ.get(TOKEN_ENV, "")
     if len(token) < MIN_TOKEN_LENGTH:

@@ -1,8 +1,10 @@
 """One app connection on `/ws`: every message validated against the shared schema, every error typed, never fatal."""
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 import time
 from typing import Any, cast
 
@@ -12,9 +14,28 @@ from sightline_host import __version__
 from sightline_host.images import ImageRejected, decode_base64_image
 from sightline_host.ocr import ModelUnavailable, OcrEngine
 from sightline_host.protocol import MAX_OBSERVES_IN_FLIGHT, PROTOCOL_VERSION, client_problem, host_problem
-from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult
+from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult, TextLine
+from sightline_host.telemetry import ReplayError, TelemetrySource, open_source
+from sightline_host.vision.detector import Detection
+from sightline_host.vision.letterbox import BadImage
+from sightline_host.vision.merge import merge_elements
+from sightline_host.vision.service import DetectorService, shared_detector
 
 log = logging.getLogger(__name__)
+
+DEFAULT_TELEMETRY_INTERVAL_MS = 1000
+_shared_telemetry: TelemetrySource | None = None
+_shared_telemetry_lock = threading.Lock()
+
+
+def shared_telemetry() -> TelemetrySource:
+    """The host process's telemetry source (NVML starts once per process), chosen on first use by
+    :func:`sightline_host.telemetry.open_source`. A bad replay file raises every time, never caches."""
+    global _shared_telemetry  # noqa: PLW0603 - one source per process
+    with _shared_telemetry_lock:
+        if _shared_telemetry is None:
+            _shared_telemetry = open_source()
+        return _shared_telemetry
 
 
 def error(request_id: str | None, code: str, message: str) -> ErrorMessage:
@@ -30,9 +51,20 @@ def _readable_id(message: object) -> str | None:
 
 
 class Session:
-    def __init__(self, socket: WebSocket, ocr: OcrEngine) -> None:
+    def __init__(
+        self,
+        socket: WebSocket,
+        ocr: OcrEngine,
+        telemetry: TelemetrySource | None = None,
+        detector: DetectorService | None = None,
+    ) -> None:
         self._socket = socket
         self._ocr = ocr
+        # The detector is the process's one (configured by SIGHTLINE_DETECTOR_ONNX) unless a test passes its own.
+        self._detector = detector or shared_detector()
+        self._telemetry = telemetry
+        self._telemetry_task: asyncio.Task[None] | None = None
+        self._telemetry_control = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._observes_in_flight = 0
@@ -77,7 +109,13 @@ class Session:
             return
         request_id = _readable_id(message)
         kind = message.get("type") if isinstance(message, dict) else None
-        if isinstance(kind, str) and kind not in ("hello", "ping", "observe"):
+        if isinstance(kind, str) and kind not in (
+            "hello",
+            "ping",
+            "observe",
+            "subscribe_telemetry",
+            "unsubscribe_telemetry",
+        ):
             await self._send(error(request_id, "unknown_type", f"unknown message type {kind!r}"))
             return
         problem = client_problem(message)
@@ -86,12 +124,14 @@ class Session:
             return
         assert isinstance(message, dict) and request_id is not None
         try:
-            await self._send(await self._dispatch(message, request_id))
+            reply = await self._dispatch(message, request_id)
+            if reply is not None:  # None: the request's handler sends its own messages (telemetry)
+                await self._send(reply)
         except Exception as exc:
             log.exception("request %s failed", request_id)
             await self._send(error(request_id, "internal", f"{type(exc).__name__}: {exc}"))
 
-    async def _dispatch(self, message: dict[str, Any], request_id: str) -> HostMessage:
+    async def _dispatch(self, message: dict[str, Any], request_id: str) -> HostMessage | None:
         match message["type"]:
             case "hello":
                 if message["protocol"] != PROTOCOL_VERSION:
@@ -105,12 +145,71 @@ class Session:
                     "id": request_id,
                     "protocol": PROTOCOL_VERSION,
                     "host": f"sightline-host/{__version__}",
-                    "capabilities": ["ocr"],
+                    "capabilities": [
+                        "ocr",
+                        "telemetry",
+                        "elements",
+                        *(["detector"] if self._detector.configured else []),
+                    ],
                 }
             case "ping":
                 return {"type": "pong", "id": request_id}
+            case "subscribe_telemetry":
+                return await self._subscribe_telemetry(request_id, message.get("interval_ms"))
+            case "unsubscribe_telemetry":
+                async with self._telemetry_control:
+                    await self._stop_telemetry()
+                return {"type": "telemetry_stopped", "id": request_id}
             case _:
                 return await self._observe(cast(Observe, message))
+
+    # ----------------------------------------------------------------------------------- telemetry
+
+    async def _subscribe_telemetry(self, request_id: str, interval_ms: int | None) -> HostMessage | None:
+        """(Re)start this connection's one telemetry stream; its task sends every sample, the first at once."""
+        interval = (interval_ms or DEFAULT_TELEMETRY_INTERVAL_MS) / 1000
+        async with self._telemetry_control:
+            await self._stop_telemetry()
+            source = self._telemetry
+            if source is None:
+                try:
+                    source = await asyncio.to_thread(shared_telemetry)
+                except (ReplayError, OSError) as exc:
+                    return error(request_id, "telemetry_unavailable", str(exc))
+                self._telemetry = source
+            task: asyncio.Task[None] = asyncio.create_task(self._stream_telemetry(source, request_id, interval))
+            self._telemetry_task = task
+            # Tracked with the requests, so that the socket's close cancels it too.
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return None
+
+    async def _stop_telemetry(self) -> None:
+        task, self._telemetry_task = self._telemetry_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait never raises the task's CancelledError into this (uncancelled) caller.
+            await asyncio.wait([task])
+
+    async def _stream_telemetry(self, source: TelemetrySource, request_id: str, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            try:
+                snapshot = await asyncio.to_thread(source.sample)
+            except Exception as exc:
+                log.exception("telemetry sampling failed")
+                with contextlib.suppress(Exception):  # the socket may be gone as well
+                    await self._send(error(request_id, "telemetry_unavailable", f"telemetry stopped: {exc}"))
+                return
+            try:
+                await self._send(cast(HostMessage, snapshot.to_message(request_id)))
+            except Exception:
+                # The socket is gone; the connection's own close handling ends the rest.
+                log.debug("telemetry stream %s ended: socket closed", request_id)
+                return
+            due = max(due + interval, loop.time())
+            await asyncio.sleep(due - loop.time())
 
     async def _observe(self, request: Observe) -> HostMessage:
         # Each waiting observe holds a decoded frame (up to ~100 MB): a flood gets an answer, not an OOM.
@@ -135,17 +234,39 @@ class Session:
         except ImageRejected as rejected:
             return error(request_id, rejected.code, str(rejected))
         decoded = time.perf_counter()
+
+        def read_text() -> tuple[list[TextLine], float]:
+            begin = time.perf_counter()
+            return self._ocr.read(rgb, request.get("min_confidence", 0.5)), time.perf_counter() - begin
+
+        def detect() -> tuple[list[Detection], float]:
+            begin = time.perf_counter()
+            return self._detector.detect(rgb), time.perf_counter() - begin
+
         try:
-            lines = await asyncio.to_thread(self._ocr.read, rgb, request.get("min_confidence", 0.5))
+            # Side by side: with a GPU the detector runs there while the OCR uses the CPU.
+            (lines, ocr_s), (detections, detect_s) = await asyncio.gather(
+                asyncio.to_thread(read_text), asyncio.to_thread(detect)
+            )
         except ModelUnavailable as exc:
             return error(request_id, "model_unavailable", str(exc))
-        done = time.perf_counter()
+        except BadImage as exc:
+            return error(request_id, "bad_image", str(exc))
+        merge_started = time.perf_counter()
+        elements = merge_elements(detections, lines)
+        merged = time.perf_counter()
         result: ObserveResult = {
             "type": "observe_result",
             "id": request_id,
             "image_width": int(rgb.shape[1]),
             "image_height": int(rgb.shape[0]),
             "lines": lines,
-            "timings_ms": {"decode": (decoded - started) * 1000, "ocr": (done - decoded) * 1000},
+            "elements": elements,
+            "timings_ms": {
+                "decode": (decoded - started) * 1000,
+                "ocr": ocr_s * 1000,
+                "detect": detect_s * 1000 if self._detector.configured else 0.0,
+                "merge": (merged - merge_started) * 1000,
+            },
         }
         return result

@@ -1,5 +1,5 @@
 import type { ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
-import type { ImageBox, ObserveResult, TextLine } from "../../src-shared/protocol/host-messages";
+import type { ImageBox, ObserveResult } from "../../src-shared/protocol/host-messages";
 import type { Capture } from "../capture/capture";
 
 type ImageFrame = { width: number; height: number };
@@ -39,24 +39,5 @@ export function elementsFromObserve(
     text: element.text,
     confidence: element.confidence,
     box: toDesktop(element.box, image, capture.display),
-  }));
-}
-
-/**
- * Text lines alone as "text" elements, numbered top to bottom. Superseded by
- * `elementsFromObserve` (the host now merges and numbers elements itself);
- * kept while callers move over.
- */
-export function linesToElements(
-  lines: TextLine[],
-  capture: Pick<Capture, "display" | "width" | "height">,
-): ScreenElement[] {
-  const sorted = [...lines].sort((a, b) => a.box.y - b.box.y || a.box.x - b.box.x);
-  return sorted.map((line, index) => ({
-    id: index + 1,
-    kind: "text",
-    text: line.text,
-    confidence: line.confidence,
-    box: toDesktop(line.box, capture, capture.display),
   }));
 }

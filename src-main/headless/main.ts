@@ -4,6 +4,7 @@
  * WebSocket. Prints one JSON line `{"event":"ready","url":...}` on stdout.
  */
 import { join, resolve } from "node:path";
+import { KillSwitch } from "../actions/kill-switch";
 import { projectRoot } from "../host/python-env";
 import { Services } from "../services";
 import { startBridgeServer } from "./bridge-server";
@@ -13,9 +14,20 @@ function argValue(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
+/** The kill switch listens below every window; where no input hook can start (no display), runs go on without it. */
+function armKillSwitch(killSwitch: KillSwitch): AbortSignal {
+  try {
+    return killSwitch.arm();
+  } catch (error) {
+    console.error(`kill switch unavailable: ${(error as Error).message}`);
+    return new AbortController().signal;
+  }
+}
+
 async function main(): Promise<void> {
   const root = projectRoot();
-  const services = new Services({ root });
+  const killSwitch = new KillSwitch();
+  const services = new Services({ root, killSignal: () => armKillSwitch(killSwitch) });
   const port = Number(argValue("--port") ?? process.env.SIGHTLINE_PORT ?? 0);
   const bridge = await startBridgeServer({
     services,
@@ -26,6 +38,7 @@ async function main(): Promise<void> {
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    killSwitch.dispose();
     await bridge.close();
     await services.stop();
     process.exit(0);

@@ -1,18 +1,59 @@
 import { useEffect } from "react";
+import { getApi } from "./api";
+import { ConfirmationDialog } from "./components/ConfirmationDialog";
 import { ElementList } from "./components/ElementList";
-import { ErrorBanner } from "./components/ErrorBanner";
+import { ErrorPanel } from "./components/ErrorPanel";
+import { HostBanner } from "./components/HostBanner";
 import { InstructionBox } from "./components/InstructionBox";
-import { StatusLine } from "./components/StatusLine";
-import { connectStore } from "./store";
+import { Notice } from "./components/Notice";
+import { OverlayHeader } from "./components/OverlayHeader";
+import { PlanView } from "./components/PlanView";
+import { RunOutcome } from "./components/RunOutcome";
+import { RunProgress } from "./components/RunProgress";
+import { SettingsView } from "./components/SettingsView";
+import { focusInstruction } from "./focus";
+import { overlayWindow } from "./overlay-window";
+import { appStore, useApp } from "./state/hooks";
+import { connectStore } from "./state/store";
+import { useOverlayKeys } from "./use-overlay-keys";
+import { useTheme } from "./use-theme";
 
 export function App() {
-  useEffect(() => connectStore(), []);
+  const store = appStore();
+  const view = useApp((s) => s.view);
+  const theme = useApp((s) => s.settings?.theme);
+  useEffect(() => connectStore(store, getApi()), [store]);
+  useEffect(
+    () =>
+      overlayWindow()?.onShowView((next) => {
+        store.getState().showView(next);
+        if (next === "run") requestAnimationFrame(focusInstruction);
+      }),
+    [store],
+  );
+  useOverlayKeys(store);
+  useTheme(theme);
+
   return (
-    <main className="overlay">
-      <InstructionBox />
-      <StatusLine />
-      <ErrorBanner />
-      <ElementList />
+    <main className="overlay" data-electron={overlayWindow() ? "" : undefined}>
+      <OverlayHeader />
+      <HostBanner />
+      <Notice />
+      {view === "settings" ? <SettingsView /> : <RunView />}
     </main>
+  );
+}
+
+function RunView() {
+  return (
+    <>
+      <InstructionBox />
+      <RunProgress />
+      <RunOutcome />
+      <ErrorPanel />
+      <PlanView />
+      <ElementList />
+      <ConfirmationDialog />
+    </>
   );
 }

@@ -8,6 +8,7 @@
  * vectors in `protocol-vectors/`.
  */
 import { z } from "zod";
+import { ElementKind } from "../bridge-api";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -67,7 +68,35 @@ export const Observe = z
   })
   .strict();
 
-export const ClientMessage = z.discriminatedUnion("type", [Hello, Ping, Observe]);
+/**
+ * Start (or restart, with a new interval) this connection's telemetry stream: the host answers with
+ * `telemetry` messages carrying this request's id, the first at once, then one per interval, until
+ * `unsubscribe_telemetry` or the socket closes. One stream per connection.
+ */
+export const SubscribeTelemetry = z
+  .object({
+    type: z.literal("subscribe_telemetry"),
+    id: requestId,
+    /** Time between samples; default 1000 ms. */
+    interval_ms: z.number().int().min(100).max(60_000).optional(),
+  })
+  .strict();
+
+/** Stop this connection's telemetry stream; answered by `telemetry_stopped` (also when none was running). */
+export const UnsubscribeTelemetry = z
+  .object({
+    type: z.literal("unsubscribe_telemetry"),
+    id: requestId,
+  })
+  .strict();
+
+export const ClientMessage = z.discriminatedUnion("type", [
+  Hello,
+  Ping,
+  Observe,
+  SubscribeTelemetry,
+  UnsubscribeTelemetry,
+]);
 
 export const HelloOk = z
   .object({
@@ -94,6 +123,18 @@ export const TextLine = z
   })
   .strict();
 
+/** One element of the screen: a detected control (labelled by the text inside it) or a text line no control claimed. */
+export const Element = z
+  .object({
+    /** 1, 2, … in reading order (top to bottom, left to right, column by column). */
+    id: z.number().int().min(1),
+    kind: ElementKind,
+    text: z.string(),
+    box: ImageBox,
+    confidence: z.number().min(0).max(1),
+  })
+  .strict();
+
 export const ObserveResult = z
   .object({
     type: z.literal("observe_result"),
@@ -101,12 +142,88 @@ export const ObserveResult = z
     image_width: z.number().int().positive(),
     image_height: z.number().int().positive(),
     lines: z.array(TextLine),
+    /** Detector boxes and OCR lines merged; OCR lines alone where no detector model is configured. */
+    elements: z.array(Element),
     timings_ms: z
       .object({
         decode: z.number().nonnegative(),
         ocr: z.number().nonnegative(),
+        /** 0 when no detector ran. */
+        detect: z.number().nonnegative(),
+        merge: z.number().nonnegative(),
       })
       .strict(),
+  })
+  .strict();
+
+const byteCount = z.number().int().nonnegative();
+
+/** A process using a GPU; `used_bytes` is null where the driver does not say. */
+export const GpuProcess = z
+  .object({
+    pid: z.number().int().nonnegative(),
+    used_bytes: byteCount.nullable(),
+  })
+  .strict();
+
+/** One GPU as NVML sees it. A null figure is one this GPU or driver does not report. */
+export const GpuTelemetry = z
+  .object({
+    index: z.number().int().nonnegative(),
+    name: z.string(),
+    uuid: z.string(),
+    memory_used_bytes: byteCount,
+    memory_total_bytes: byteCount,
+    utilization_percent: z.number().min(0).max(100).nullable(),
+    temperature_c: z.number().nullable(),
+    power_w: z.number().nonnegative().nullable(),
+    power_limit_w: z.number().nonnegative().nullable(),
+    sm_clock_mhz: z.number().nonnegative().nullable(),
+    mem_clock_mhz: z.number().nonnegative().nullable(),
+    processes: z.array(GpuProcess),
+  })
+  .strict();
+
+export const SystemMemory = z
+  .object({
+    memory_used_bytes: byteCount,
+    memory_total_bytes: byteCount,
+  })
+  .strict();
+
+/** What a loaded model holds on one device, as the host's model loader reported it. */
+export const ModelMemory = z
+  .object({
+    role: z.string().min(1),
+    model_id: z.string().min(1),
+    /** "cpu" or "cuda:N". */
+    device: z.string().min(1),
+    bytes: byteCount,
+  })
+  .strict();
+
+/** One telemetry sample, sent on the stream that `subscribe_telemetry` request `id` started. */
+export const Telemetry = z
+  .object({
+    type: z.literal("telemetry"),
+    id: requestId,
+    /** nvml: live GPUs; system: no NVIDIA GPU (see `reason`), system memory only; replay: a recorded NVML stream. */
+    source: z.enum(["nvml", "system", "replay"]),
+    /** Why there are no GPU figures, in words for the user. */
+    reason: z.string().optional(),
+    /** Unix time of the sample, in milliseconds. */
+    time_ms: z.number().nonnegative(),
+    gpus: z.array(GpuTelemetry),
+    system: SystemMemory,
+    models: z.array(ModelMemory),
+  })
+  .strict();
+
+/** Answers `unsubscribe_telemetry`: no `telemetry` message of this connection follows it. */
+export const TelemetryStopped = z
+  .object({
+    type: z.literal("telemetry_stopped"),
+    id: requestId,
   })
   .strict();
 
@@ -119,6 +236,8 @@ export const ErrorCode = z.enum([
   "model_unavailable",
   /** Too many observe requests already waiting on this connection. */
   "busy",
+  /** The host cannot sample telemetry (e.g. its SIGHTLINE_TELEMETRY_REPLAY recording is unreadable). */
+  "telemetry_unavailable",
   "internal",
 ]);
 
@@ -132,7 +251,14 @@ export const ErrorMessage = z
   })
   .strict();
 
-export const HostMessage = z.discriminatedUnion("type", [HelloOk, Pong, ObserveResult, ErrorMessage]);
+export const HostMessage = z.discriminatedUnion("type", [
+  HelloOk,
+  Pong,
+  ObserveResult,
+  Telemetry,
+  TelemetryStopped,
+  ErrorMessage,
+]);
 
 export type ImageBox = z.infer<typeof ImageBox>;
 export type ClientMessage = z.infer<typeof ClientMessage>;
@@ -140,7 +266,11 @@ export type HostMessage = z.infer<typeof HostMessage>;
 export type ObserveRequest = z.infer<typeof Observe>;
 export type ObserveResult = z.infer<typeof ObserveResult>;
 export type TextLine = z.infer<typeof TextLine>;
+export type Element = z.infer<typeof Element>;
 export type ErrorCode = z.infer<typeof ErrorCode>;
+export type SubscribeTelemetry = z.infer<typeof SubscribeTelemetry>;
+export type Telemetry = z.infer<typeof Telemetry>;
+export type GpuTelemetry = z.infer<typeof GpuTelemetry>;
 
 /** The named definitions exported to JSON Schema and Python, in a stable order. */
 export const PROTOCOL_DEFINITIONS = {
@@ -152,6 +282,15 @@ export const PROTOCOL_DEFINITIONS = {
   HelloOk,
   Pong,
   TextLine,
+  Element,
   ObserveResult,
+  SubscribeTelemetry,
+  UnsubscribeTelemetry,
+  GpuProcess,
+  GpuTelemetry,
+  SystemMemory,
+  ModelMemory,
+  Telemetry,
+  TelemetryStopped,
   ErrorMessage,
 } as const;

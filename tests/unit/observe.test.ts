@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { linesToElements } from "../../src-main/agent/observe";
+import { elementsFromObserve } from "../../src-main/agent/observe";
 import { pickDisplay } from "../../src-main/capture/backend";
 import { toDisplayInfo } from "../../src-main/capture/backends/screenshot-desktop";
 import { pngSize } from "../../src-main/capture/capture";
-import type { DisplayInfo } from "../../src-shared/bridge-api";
+import { type DisplayInfo, ScreenElement } from "../../src-shared/bridge-api";
+import type { ObserveResult } from "../../src-shared/protocol/host-messages";
 
 const display = (id: string, x: number, y: number, width: number, height: number, primary = false): DisplayInfo => ({
   id,
@@ -13,30 +14,47 @@ const display = (id: string, x: number, y: number, width: number, height: number
   scaleFactor: 1,
 });
 
-describe("linesToElements", () => {
-  it("adds the display offset, numbers elements in reading order", () => {
-    const capture = { display: display("b", 1920, -200, 1280, 1024), width: 1280, height: 1024 };
-    const elements = linesToElements(
-      [
-        { text: "Second", box: { x: 10, y: 300, width: 50, height: 20 }, confidence: 0.9 },
-        { text: "First", box: { x: 400, y: 20, width: 60, height: 20 }, confidence: 0.8 },
-      ],
+const hostResult = (
+  elements: ObserveResult["elements"],
+  size = { image_width: 1280, image_height: 1024 },
+): Pick<ObserveResult, "elements" | "image_width" | "image_height"> => ({ elements, ...size });
+
+describe("elementsFromObserve", () => {
+  it("keeps the host's ids, kinds and order, and adds the display offset", () => {
+    const capture = { display: display("b", 1920, -200, 1280, 1024) };
+    const elements = elementsFromObserve(
+      hostResult([
+        { id: 1, kind: "button", text: "Save", box: { x: 400, y: 20, width: 60, height: 20 }, confidence: 0.8 },
+        { id: 2, kind: "text", text: "Second", box: { x: 10, y: 300, width: 50, height: 20 }, confidence: 0.9 },
+        { id: 3, kind: "icon", text: "", box: { x: 0, y: 0, width: 16, height: 16 }, confidence: 0.4 },
+      ]),
       capture,
     );
-    expect(elements.map((e) => [e.id, e.text])).toEqual([
-      [1, "First"],
-      [2, "Second"],
+    expect(elements.map((e) => [e.id, e.kind, e.text])).toEqual([
+      [1, "button", "Save"],
+      [2, "text", "Second"],
+      [3, "icon", ""],
     ]);
     expect(elements[0]?.box).toEqual({ x: 2320, y: -180, width: 60, height: 20 });
+    expect(elements[2]?.box).toEqual({ x: 1920, y: -200, width: 16, height: 16 });
+    expect(elements.every((e) => ScreenElement.safeParse(e).success)).toBe(true);
   });
 
-  it("scales when the image is not at the display's size", () => {
-    const capture = { display: display("a", 0, 0, 1920, 1080), width: 3840, height: 2160 };
-    const [element] = linesToElements(
-      [{ text: "x", box: { x: 100, y: 50, width: 40, height: 20 }, confidence: 1 }],
+  it("scales by the size of the image the host saw, not the capture's", () => {
+    // A 4K display whose screenshot was sent at half size: host boxes are in the 1920x1080 image.
+    const capture = { display: display("a", 0, 0, 3840, 2160) };
+    const [element] = elementsFromObserve(
+      hostResult([{ id: 1, kind: "link", text: "x", box: { x: 100, y: 50, width: 40, height: 20 }, confidence: 1 }], {
+        image_width: 1920,
+        image_height: 1080,
+      }),
       capture,
     );
-    expect(element?.box).toEqual({ x: 50, y: 25, width: 20, height: 10 });
+    expect(element?.box).toEqual({ x: 200, y: 100, width: 80, height: 40 });
+  });
+
+  it("gives nothing for a screen with nothing on it", () => {
+    expect(elementsFromObserve(hostResult([]), { display: display("a", 0, 0, 10, 10) })).toEqual([]);
   });
 });
 

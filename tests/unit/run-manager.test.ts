@@ -6,7 +6,7 @@ import { RunManager } from "../../src-main/agent/run-manager";
 import type { Capture } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import { type RunState, RunState as RunStateSchema, type ScreenElement } from "../../src-shared/bridge-api";
-import type { Plan } from "../../src-shared/plan";
+import { Plan } from "../../src-shared/plan";
 
 const display = {
   id: "0",
@@ -52,7 +52,7 @@ const fixedPlanner = (plan: Plan | (() => Promise<Plan>)): Planner => ({
   },
 });
 
-const plan: Plan = {
+const plan: Plan = Plan.parse({
   steps: [
     {
       description: "Type Ada in **Name**",
@@ -63,7 +63,7 @@ const plan: Plan = {
     { description: "Click **Delete account**", action: { type: "click", target: { kind: "element", elementId: 2 } } },
     { description: "Finish", action: { type: "done", summary: "done" } },
   ],
-};
+});
 
 function setup(planner: Planner, mode: "each" | "batch-low-risk" = "each") {
   const io = recordingIO();

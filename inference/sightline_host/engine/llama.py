@@ -104,6 +104,37 @@ class Int4Linear:
         return self.packed.numel() * self.packed.element_size() + self.scales_and_zeros.numel() * 2
 
 
+class TritonInt4Linear:
+    """INT4 through the project's Triton GEMV at batch 1; prompts (many rows) dequantize the layer once per call."""
+
+    def __init__(self, weight: torch.Tensor, group_size: int = 128) -> None:
+        from sightline_host.engine.triton_gemv import pack_int4  # noqa: PLC0415 - Triton only where CUDA is
+
+        self.weight = pack_int4(weight, group_size)
+        self.dtype = weight.dtype
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        from sightline_host.engine.triton_gemv import gemv_int4  # noqa: PLC0415
+
+        if x.numel() == x.shape[-1]:
+            return gemv_int4(x, self.weight).to(x.dtype).reshape(*x.shape[:-1], -1)
+        return F.linear(x, self.weight.dequantize().to(x.dtype))
+
+    def nbytes(self) -> int:
+        return self.weight.nbytes()
+
+
+class TritonDenseLinear(DenseLinear):
+    """16-bit weights through the project's Triton GEMV at batch 1; cuBLAS for prompts."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        from sightline_host.engine.triton_gemv import gemv_16bit  # noqa: PLC0415
+
+        if x.numel() == x.shape[-1]:
+            return gemv_16bit(x, self.weight).to(x.dtype).reshape(*x.shape[:-1], -1)
+        return F.linear(x, self.weight)
+
+
 @dataclass
 class Layer:
     attn_norm: torch.Tensor
@@ -201,12 +232,19 @@ class LlamaDecoder:
         return self.lm_head(self._rms(x[-1:], self.norm))[0].float()
 
 
-def from_hf_model(model: Any, max_seq: int, quantize: str = "none", group_size: int = 128) -> LlamaDecoder:
-    """Takes the weights of a transformers LlamaForCausalLM / Qwen2ForCausalLM (no biases) into the fused layout."""
+def from_hf_model(
+    model: Any, max_seq: int, quantize: str = "none", group_size: int = 128, kernels: str = "torch"
+) -> LlamaDecoder:
+    """Takes the weights of a transformers LlamaForCausalLM / Qwen2ForCausalLM (no biases) into the fused layout.
+
+    `kernels`: "torch" (cuBLAS, tinygemm) or "triton" (the project's batch-1 GEMV kernels).
+    """
     shape = LlamaShape.from_hf(model.config)
 
     def linear(weight: torch.Tensor) -> Linear:
-        return Int4Linear(weight, group_size) if quantize == "int4" else DenseLinear(weight.contiguous())
+        if quantize == "int4":
+            return TritonInt4Linear(weight, group_size) if kernels == "triton" else Int4Linear(weight, group_size)
+        return TritonDenseLinear(weight.contiguous()) if kernels == "triton" else DenseLinear(weight.contiguous())
 
     layers = []
     for block in model.model.layers:
@@ -222,7 +260,7 @@ def from_hf_model(model: Any, max_seq: int, quantize: str = "none", group_size: 
             )
         )
     # The output projection stays in 16 bits, as AWQ/GPTQ checkpoints keep it.
-    lm_head = DenseLinear(model.lm_head.weight.data)
+    lm_head = (TritonDenseLinear if kernels == "triton" else DenseLinear)(model.lm_head.weight.data)
     return LlamaDecoder(
         shape, model.model.embed_tokens.weight.data, layers, model.model.norm.weight.data, lm_head, max_seq
     )

@@ -187,9 +187,15 @@ class Catalog:
             raise KeyError(f"no profile {profile_id!r} (known: {known})") from None
 
 
+CATALOG_ENV = "SIGHTLINE_CATALOG_DIR"
+
+
 def default_models_dir() -> Path:
-    """``$SIGHTLINE_MODELS_DIR`` if set, else the repository's ``models/`` folder."""
-    env = os.environ.get("SIGHTLINE_MODELS_DIR")
+    """``$SIGHTLINE_CATALOG_DIR`` if set, else the repository's ``models/`` folder (catalog and profiles).
+
+    (``$SIGHTLINE_MODELS_DIR`` names the model *store*, where downloaded weights live: see ``store.py``.)
+    """
+    env = os.environ.get(CATALOG_ENV)
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[3] / "models"
@@ -365,7 +371,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
     """Load and check every manifest and profile under ``root`` (default: :func:`default_models_dir`)."""
     root = root or default_models_dir()
     if not (root / "catalog").is_dir():
-        raise CatalogError(root, "", "no catalog/ folder here (set SIGHTLINE_MODELS_DIR?)")
+        raise CatalogError(root, "", "no catalog/ folder here (set SIGHTLINE_CATALOG_DIR?)")
     manifest_validator = _validator(root, MANIFEST_SCHEMA)
     profile_validator = _validator(root, PROFILE_SCHEMA)
     manifests: dict[str, ModelManifest] = {}

@@ -59,9 +59,19 @@ class TextLine(TypedDict):
     confidence: float
 
 
+class Element(TypedDict):
+    id: int
+    kind: Literal["text", "button", "icon", "text_field", "checkbox", "radio", "dropdown", "menu_item", "tab", "link", "toggle", "slider", "scrollbar", "window_control", "other"]
+    text: str
+    box: ImageBox
+    confidence: float
+
+
 class ObserveResultTimingsMs(TypedDict):
     decode: float
     ocr: float
+    detect: float
+    merge: float
 
 
 class ObserveResult(TypedDict):
@@ -70,15 +80,75 @@ class ObserveResult(TypedDict):
     image_width: int
     image_height: int
     lines: list[TextLine]
+    elements: list[Element]
     timings_ms: ObserveResultTimingsMs
+
+
+class SubscribeTelemetry(TypedDict):
+    type: Literal["subscribe_telemetry"]
+    id: str
+    interval_ms: NotRequired[int]
+
+
+class UnsubscribeTelemetry(TypedDict):
+    type: Literal["unsubscribe_telemetry"]
+    id: str
+
+
+class GpuProcess(TypedDict):
+    pid: int
+    used_bytes: int | None
+
+
+class GpuTelemetry(TypedDict):
+    index: int
+    name: str
+    uuid: str
+    memory_used_bytes: int
+    memory_total_bytes: int
+    utilization_percent: float | None
+    temperature_c: float | None
+    power_w: float | None
+    power_limit_w: float | None
+    sm_clock_mhz: float | None
+    mem_clock_mhz: float | None
+    processes: list[GpuProcess]
+
+
+class SystemMemory(TypedDict):
+    memory_used_bytes: int
+    memory_total_bytes: int
+
+
+class ModelMemory(TypedDict):
+    role: str
+    model_id: str
+    device: str
+    bytes: int
+
+
+class Telemetry(TypedDict):
+    type: Literal["telemetry"]
+    id: str
+    source: Literal["nvml", "system", "replay"]
+    reason: NotRequired[str]
+    time_ms: float
+    gpus: list[GpuTelemetry]
+    system: SystemMemory
+    models: list[ModelMemory]
+
+
+class TelemetryStopped(TypedDict):
+    type: Literal["telemetry_stopped"]
+    id: str
 
 
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     id: str | None
-    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "internal"]
+    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "telemetry_unavailable", "internal"]
     message: str
 
 
-ClientMessage = Hello | Ping | Observe
-HostMessage = HelloOk | Pong | ObserveResult | ErrorMessage
+ClientMessage = Hello | Ping | Observe | SubscribeTelemetry | UnsubscribeTelemetry
+HostMessage = HelloOk | Pong | ObserveResult | Telemetry | TelemetryStopped | ErrorMessage

@@ -1,0 +1,30 @@
+import { hostShortText, hostText } from "../format/status-text";
+import { useApp } from "../state/hooks";
+
+/** Title, the model profile in use, the host's state and the way into settings. */
+export function OverlayHeader() {
+  const host = useApp((s) => s.host);
+  const profile = useApp((s) => s.settings?.profile);
+  const planner = useApp((s) => s.run?.planner);
+  const view = useApp((s) => s.view);
+  const showView = useApp((s) => s.showView);
+  return (
+    <header className="overlay-header">
+      <h1>Sightline</h1>
+      <span className="chip" data-testid="profile" title={planner ? `Planner: ${planner}` : undefined}>
+        Model profile: <strong>{profile ?? "…"}</strong>
+      </span>
+      <span data-testid="host-status" className={`host host-${host.phase}`} title={hostText(host)}>
+        {hostShortText(host)}
+      </span>
+      <button
+        type="button"
+        className="ghost"
+        aria-pressed={view === "settings"}
+        onClick={() => showView(view === "settings" ? "run" : "settings")}
+      >
+        {view === "settings" ? "Close settings" : "Settings"}
+      </button>
+    </header>
+  );
+}

@@ -1,0 +1,41 @@
+/**
+ * The renderer's state: one zustand store made of slices (host, history, run,
+ * settings, view). Plain modules with the API injected, so vitest drives them
+ * without a browser; React reads them through hooks.ts.
+ */
+import { createStore, type StoreApi } from "zustand/vanilla";
+import { createHistorySlice } from "./history-slice";
+import { createHostSlice } from "./host-slice";
+import { createRunSlice } from "./run-slice";
+import { createSettingsSlice } from "./settings-slice";
+import type { AppDeps, AppState } from "./slice";
+import { createViewSlice } from "./view-slice";
+
+export type { AppDeps, AppState } from "./slice";
+export type AppStore = StoreApi<AppState>;
+
+export function createAppStore(deps: AppDeps): AppStore {
+  return createStore<AppState>()((set, get) => ({
+    ...createHostSlice(set, get, deps),
+    ...createHistorySlice(set, get, deps),
+    ...createRunSlice(set, get, deps),
+    ...createSettingsSlice(set, get, deps),
+    ...createViewSlice(set, get, deps),
+  }));
+}
+
+/** Feeds the main process's pushed events into the store and reads the initial state; returns the unsubscribe. */
+export function connectStore(store: AppStore, api: AppDeps["api"]): () => void {
+  const offs = [
+    api.on("hostStatus", (status) => store.getState().setHost(status)),
+    api.on("run", (state) => store.getState().receiveRun(state)),
+  ];
+  api
+    .call("getHostStatus", {})
+    .then((status) => store.getState().setHost(status))
+    .catch(() => {});
+  void store.getState().loadSettings();
+  return () => {
+    for (const off of offs) off();
+  };
+}
