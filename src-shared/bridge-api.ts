@@ -89,6 +89,12 @@ export const RunStep = z
     /** The target resolved on the run's screenshot, in that screenshot's pixels (for the highlight). */
     targetBox: ScreenBox.optional(),
     detail: z.string().optional(),
+    /** Which plan the step came from: 1 for the first, one more for each replan. */
+    round: z.number().int().positive().optional(),
+    /** The closed loop's check of the step's `expect` on the screen after it ran. */
+    check: z.object({ met: z.boolean(), detail: z.string() }).strict().optional(),
+    /** What the screen should show after the step (from the plan), checked when given. */
+    expect: z.string().optional(),
   })
   .strict();
 

@@ -25,6 +25,12 @@ export type ConfirmedRunOptions = {
   /** Called right before the executor starts a confirmed step. */
   onStart?: (index: number) => void;
   onStep?: (report: StepReport) => void;
+  /**
+   * Called after each step that ran to completion, before anything else is
+   * asked or done: the closed loop looks at the screen here, and "end" stops
+   * the run after this step (to replan, or to ask the user).
+   */
+  afterStep?: (report: StepReport) => Promise<"continue" | "end">;
 };
 
 /**
@@ -55,8 +61,14 @@ export async function runConfirmed(options: ConfirmedRunOptions): Promise<StepRe
       }
       options.onStart?.(step.index);
       const outcome: ActionOutcome = await options.executor.perform(step.action, execution);
-      report({ ...step, status: outcome.outcome, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+      const stepReport: StepReport = {
+        ...step,
+        status: outcome.outcome,
+        ...(outcome.detail ? { detail: outcome.detail } : {}),
+      };
+      report(stepReport);
       if (outcome.outcome !== "done") return reports;
+      if ((await options.afterStep?.(stepReport)) === "end") return reports;
     }
     index = (batch.at(-1) ?? index) + 1;
   }

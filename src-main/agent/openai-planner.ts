@@ -24,7 +24,7 @@ export class OpenAiPlanner implements Planner {
     this.name = options.model ?? "planner";
   }
 
-  async plan(request: PlanRequest, { signal, onText }: PlanOptions): Promise<Plan> {
+  async plan(request: PlanRequest, { signal, onText, onModel }: PlanOptions): Promise<Plan> {
     const { baseURL, apiKey } = await this.options.endpoint();
     const client = new OpenAI({ baseURL, apiKey, maxRetries: 0, timeout: 120_000 });
     const stream = await client.chat.completions.create(
@@ -46,7 +46,12 @@ export class OpenAiPlanner implements Planner {
     );
     let text = "";
     let finish: string | null = null;
+    let model: string | undefined;
     for await (const chunk of stream) {
+      if (chunk.model && chunk.model !== model) {
+        model = chunk.model;
+        onModel?.(model);
+      }
       const choice = chunk.choices[0];
       if (!choice) continue;
       if (choice.delta.content) {

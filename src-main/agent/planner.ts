@@ -1,12 +1,22 @@
 import type { DisplayInfo, ScreenElement } from "../../src-shared/bridge-api";
 import type { Plan } from "../../src-shared/plan";
 
-export type PlanRequest = { instruction: string; display: DisplayInfo; elements: readonly ScreenElement[] };
+/** Where a replan starts from: the steps already carried out, and why the last plan was given up. */
+export type PlanProgress = { done: readonly string[]; problem: string };
+
+export type PlanRequest = {
+  instruction: string;
+  display: DisplayInfo;
+  elements: readonly ScreenElement[];
+  progress?: PlanProgress;
+};
 
 export type PlanOptions = {
   signal: AbortSignal;
   /** The answer so far, as it streams. */
   onText?: (text: string) => void;
+  /** The model that is answering, as the endpoint names it (a role such as "planner" resolves to a real model). */
+  onModel?: (model: string) => void;
 };
 
 /** Turns an instruction and the observed screen into a plan that has passed the Plan schema. */

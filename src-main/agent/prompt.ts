@@ -35,8 +35,19 @@ export function userPrompt(request: PlanRequest): string {
     ...shown.map(elementLine),
     ...(omitted > 0 ? [`(${omitted} more elements not listed)`] : []),
     shown.length === 0 ? "(no elements were recognised)" : "",
+    ...progressLines(request),
     `Instruction: ${request.instruction}`,
   ]
     .filter((line) => line !== "")
     .join("\n");
+}
+
+function progressLines({ progress }: PlanRequest): string[] {
+  if (!progress) return [];
+  return [
+    "Already done:",
+    ...(progress.done.length > 0 ? progress.done.map((step, i) => `${i + 1}. ${step}`) : ["(nothing yet)"]),
+    `Problem: ${progress.problem}`,
+    "Plan only the remaining steps, for the screen as it is now.",
+  ];
 }

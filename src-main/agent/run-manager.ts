@@ -1,15 +1,17 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Action } from "../../src-shared/actions";
-import type { Decision, DisplayInfo, RunError, RunState, RunStep, ScreenElement } from "../../src-shared/bridge-api";
+import type { Decision, RunError, RunState, RunStep, ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
 import type { Plan } from "../../src-shared/plan";
 import { runConfirmed } from "../actions/confirmed-run";
-import type { ActionExecutor } from "../actions/executor";
+import type { ActionExecutor, ExecutionContext } from "../actions/executor";
 import { type ActionContext, assessRisk, type ConfirmationSettings } from "../actions/policy";
 import type { Capture } from "../capture/capture";
 import type { DisplayGeometry } from "../coords/spaces";
 import { TypedEvents } from "../util/typed-events";
+import { checkExpectation } from "./expectation";
 import { describeFailure } from "./failures";
-import type { Planner } from "./planner";
+import type { Planner, PlanProgress } from "./planner";
+import { reconcileElements } from "./reconcile";
 
 /** What a run needs from the rest of the app; each piece is real in the app and in the tests. */
 export type RunDependencies = {
@@ -23,6 +25,7 @@ export type RunDependencies = {
   confirmation: () => ConfirmationSettings["mode"];
   /** Aborted by the global kill switch; a run also stops when its own cancel is called. */
   killSignal?: () => AbortSignal;
+  limits?: LoopLimits;
 };
 
 type ActiveRun = {
@@ -31,7 +34,24 @@ type ActiveRun = {
   capture?: Capture;
   pendingDecision?: (decision: Decision) => void;
   confirmLowRiskRest: boolean;
+  /** The highest element id handed out in this run; re-observed screens never reuse a vanished element's id. */
+  highestElementId: number;
+  /** Actions performed so far, against the step budget. */
+  actionsTaken: number;
 };
+
+/** The closed loop's bounds: actions performed per run, and plans made per run (the first plus replans). */
+export type LoopLimits = { maxActions: number; maxRounds: number };
+export const DEFAULT_LOOP_LIMITS: LoopLimits = { maxActions: 24, maxRounds: 3 };
+
+/** How one plan's steps ended. */
+type RoundOutcome =
+  | { kind: "finished" }
+  | { kind: "stopped" }
+  | { kind: "failed"; index: number }
+  | { kind: "asks"; question: string }
+  | { kind: "replan"; problem: string }
+  | { kind: "budget" };
 
 /** Runs kept for `getRun`/`getRunScreenshot` after they end; each holds a screenshot. */
 const KEPT_RUNS = 4;
@@ -41,15 +61,19 @@ export class RunNotFound extends Error {
 }
 
 /**
- * One instruction's life: capture → observe → plan → confirm ⇄ execute. Every
- * change is pushed as a full RunState. An action is performed only inside
- * runConfirmed's "confirm" branch, so a plan nobody confirms changes nothing.
+ * One instruction's life, as a closed loop: capture → observe → plan →
+ * confirm ⇄ act → re-capture → observe → check the step's expected change →
+ * continue, replan, or stop and ask, within a step budget. Every change is
+ * pushed as a full RunState. An action is performed only inside runConfirmed's
+ * "confirm" branch, so a plan nobody confirms changes nothing.
  */
 export class RunManager extends TypedEvents<{ run: RunState }> {
   private readonly runs = new Map<string, ActiveRun>();
+  private readonly limits: LoopLimits;
 
   constructor(private readonly deps: RunDependencies) {
     super();
+    this.limits = deps.limits ?? DEFAULT_LOOP_LIMITS;
   }
 
   start(instruction: string, plan?: Plan): { runId: string } {
@@ -59,6 +83,8 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       state: { runId, instruction, stage: "capturing", elements: [], steps: [], timingsMs: {} },
       abort: new AbortController(),
       confirmLowRiskRest: false,
+      highestElementId: 0,
+      actionsTaken: 0,
     };
     this.runs.set(runId, run);
     this.forgetOldRuns();
@@ -113,6 +139,11 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     this.emit("run", run.state);
   }
 
+  private setStep(run: ActiveRun, index: number, patch: Partial<RunStep>): void {
+    const steps = run.state.steps.map((step) => (step.index === index ? { ...step, ...patch } : step));
+    this.update(run, { steps });
+  }
+
   private async execute(run: ActiveRun, givenPlan: Plan | undefined): Promise<void> {
     const signal = anySignal([run.abort.signal, this.deps.killSignal?.()]);
     const timings: Record<string, number> = {};
@@ -121,70 +152,133 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       try {
         return await work();
       } finally {
-        timings[name] = performance.now() - started;
+        timings[name] = (timings[name] ?? 0) + performance.now() - started;
+        run.state = { ...run.state, timingsMs: { ...timings } };
       }
     };
     try {
-      const capture = await timed("capture", async () => {
-        await this.deps.beforeCapture?.();
-        try {
-          return await this.deps.capture();
-        } finally {
-          await this.deps.afterCapture?.();
-        }
-      });
-      run.capture = capture;
-      throwIfAborted(signal);
-      this.update(run, { stage: "observing", display: capture.display, timingsMs: { ...timings } });
-      const observed = await timed("observe", () => this.deps.observe(capture));
-      throwIfAborted(signal);
-      this.update(run, { stage: "planning", elements: observed.elements, timingsMs: { ...timings } });
+      await timed("capture", () => this.look(run, "capture", signal));
+      this.update(run, { stage: "observing", ...(run.capture ? { display: run.capture.display } : {}) });
+      await timed("observe", () => this.look(run, "observe", signal));
+      this.update(run, { stage: "planning" });
 
-      const plan = givenPlan ?? (await timed("plan", () => this.plan(run, capture.display, observed.elements, signal)));
+      const plan = givenPlan ?? (await timed("plan", () => this.plan(run, undefined, signal)));
       throwIfAborted(signal);
-      const steps = planSteps(plan, observed.elements, capture);
       this.update(run, {
         stage: "confirming",
-        steps,
+        steps: this.stepsFor(run, plan, 1),
         planningText: undefined,
-        planner: givenPlan ? "given plan" : this.deps.planner().name,
-        timingsMs: { ...timings },
+        ...(givenPlan ? { planner: "given plan" } : {}),
       });
-      await this.confirmAndExecute(run, capture, observed.elements, signal);
-      const stopped = signal.aborted || run.state.steps.some((s) => s.status === "pending" || s.status === "waiting");
-      const failed = run.state.steps.find((s) => s.status === "failed");
-      if (failed) {
+
+      for (let round = 1; ; round++) {
+        const outcome = await this.runRound(run, round, signal, timed);
+        if (outcome.kind !== "replan" || givenPlan || round >= this.limits.maxRounds) {
+          this.finish(run, outcome, signal);
+          return;
+        }
+        // Steps of the given-up plan that never ran will not run now.
         this.update(run, {
-          stage: "failed",
-          error: {
-            code: "step_failed",
-            message: `step ${failed.index + 1} failed: ${failed.detail ?? ""}`.trim(),
-            retryable: true,
-          },
+          stage: "planning",
+          stageDetail: `replanning: ${outcome.problem}`,
+          steps: run.state.steps.map((s) =>
+            notRunYet(s) ? { ...s, status: "skipped", detail: "left for a new plan" } : s,
+          ),
         });
-      } else {
-        this.update(run, { stage: stopped ? "cancelled" : "done", confirmation: undefined });
+        // "Confirm the rest" covered the plan the user saw, not one they have not seen yet.
+        run.confirmLowRiskRest = false;
+        const progress = { done: doneDescriptions(run), problem: outcome.problem };
+        const next = await timed("plan", () => this.plan(run, progress, signal));
+        throwIfAborted(signal);
+        this.update(run, {
+          stage: "confirming",
+          stageDetail: undefined,
+          planningText: undefined,
+          steps: [...run.state.steps, ...this.stepsFor(run, next, round + 1)],
+        });
       }
     } catch (error) {
       if (signal.aborted) {
-        this.update(run, { stage: "cancelled", confirmation: undefined, timingsMs: { ...timings } });
+        this.update(run, { stage: "cancelled", confirmation: undefined, stageDetail: undefined });
       } else {
         const failure: RunError = describeFailure(error);
-        this.update(run, { stage: "failed", error: failure, confirmation: undefined, timingsMs: { ...timings } });
+        this.update(run, { stage: "failed", error: failure, confirmation: undefined, stageDetail: undefined });
       }
     } finally {
       run.pendingDecision = undefined;
     }
   }
 
-  private async plan(run: ActiveRun, display: DisplayInfo, elements: ScreenElement[], signal: AbortSignal) {
+  private finish(run: ActiveRun, outcome: RoundOutcome, signal: AbortSignal): void {
+    const end = { confirmation: undefined, stageDetail: undefined } as const;
+    if (signal.aborted || outcome.kind === "stopped") {
+      this.update(run, { stage: "cancelled", ...end });
+      return;
+    }
+    const stopAndAsk = (code: string, message: string): void =>
+      this.update(run, { stage: "failed", ...end, error: { code, message, retryable: true } });
+    switch (outcome.kind) {
+      case "finished":
+        this.update(run, { stage: "done", ...end });
+        return;
+      case "failed": {
+        const failed = run.state.steps[outcome.index];
+        stopAndAsk("step_failed", `step ${outcome.index + 1} failed: ${failed?.detail ?? ""}`.trim());
+        return;
+      }
+      case "asks":
+        stopAndAsk("planner_asks", outcome.question);
+        return;
+      case "budget":
+        stopAndAsk(
+          "step_budget",
+          `stopped after ${run.actionsTaken} actions, the most one run may take; check the screen, then run the instruction again to go on`,
+        );
+        return;
+      case "replan":
+        stopAndAsk(
+          "expectation_not_met",
+          `${outcome.problem}; stopped to ask you after ${this.limits.maxRounds} plans — check the screen, then retry or rephrase`,
+        );
+        return;
+    }
+  }
+
+  /** Capture (with the overlay out of the way), or observe the run's capture and renumber against the last look. */
+  private async look(run: ActiveRun, what: "capture" | "observe", signal: AbortSignal): Promise<void> {
+    if (what === "capture") {
+      await this.deps.beforeCapture?.();
+      try {
+        run.capture = await this.deps.capture();
+      } finally {
+        await this.deps.afterCapture?.();
+      }
+    } else {
+      if (!run.capture) throw new Error("observe before capture");
+      const observed = await this.deps.observe(run.capture);
+      const { elements, highestId } = reconcileElements(run.state.elements, observed.elements, run.highestElementId);
+      run.highestElementId = highestId;
+      this.update(run, { elements });
+    }
+    throwIfAborted(signal);
+  }
+
+  private stepsFor(run: ActiveRun, plan: Plan, round: number): RunStep[] {
+    if (!run.capture) throw new Error("a plan needs a screenshot");
+    return planSteps(plan, run.state.elements, run.capture, { round, firstIndex: run.state.steps.length });
+  }
+
+  private async plan(run: ActiveRun, progress: PlanProgress | undefined, signal: AbortSignal): Promise<Plan> {
     const planner = this.deps.planner();
+    const display = run.capture?.display;
+    if (!display) throw new Error("a plan needs a screenshot");
     this.update(run, { planner: planner.name, planningText: "" });
     let lastPush = 0;
     return planner.plan(
-      { instruction: run.state.instruction, display, elements },
+      { instruction: run.state.instruction, display, elements: run.state.elements, ...(progress ? { progress } : {}) },
       {
         signal,
+        onModel: (model) => this.update(run, { planner: model }),
         onText: (text) => {
           // The renderer needs a few updates a second, not one per token.
           const now = performance.now();
@@ -196,42 +290,41 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     );
   }
 
-  private async confirmAndExecute(
+  /** Confirms and performs one plan's steps, looking at the screen after each one that needs it. */
+  private async runRound(
     run: ActiveRun,
-    capture: Capture,
-    elements: ScreenElement[],
+    round: number,
     signal: AbortSignal,
-  ): Promise<void> {
-    const actions = run.state.steps.map((step) => step.action);
-    const risks = run.state.steps.map((step) => step.risk);
-    const setStatus = (index: number, status: RunStep["status"], detail?: string) => {
-      const steps = run.state.steps.map((step) =>
-        step.index === index ? { ...step, status, ...(detail ? { detail } : {}) } : step,
-      );
-      this.update(run, { steps });
-    };
-    const settings: ConfirmationSettings = { mode: this.deps.confirmation() };
+    timed: <T>(name: string, work: () => Promise<T>) => Promise<T>,
+  ): Promise<RoundOutcome> {
+    const roundSteps = run.state.steps.filter((s) => s.round === round);
+    const globalIndex = (local: number): number => roundSteps[local]?.index ?? -1;
+    let outcome: RoundOutcome | undefined;
     const displays = await this.deps.displays();
-    await runConfirmed({
-      actions,
-      risks,
-      settings,
+    const execution: ExecutionContext = {
+      displays,
+      elementCentres: centresOf(run.state.elements),
+      screenshotSha256: sha256(run.capture?.png),
+      signal,
+    };
+    const reports = await runConfirmed({
+      actions: roundSteps.map((step) => step.action),
+      risks: roundSteps.map((step) => step.risk),
+      settings: { mode: this.deps.confirmation() },
       executor: await this.deps.executor(),
-      execution: {
-        displays,
-        elementCentres: new Map(elements.map((e) => [e.id, centre(e.box)])),
-        screenshotSha256: createHash("sha256").update(capture.png).digest("hex"),
-        signal,
-      },
+      execution,
       confirm: async (batch) => {
+        const indexes = batch.map((s) => globalIndex(s.index));
         const lowRiskOnly = batch.every((s) => s.risk.level !== "high");
         if (run.confirmLowRiskRest && lowRiskOnly) return "confirm";
-        const last = batch.at(-1)?.index ?? 0;
-        const lowRiskRest = run.state.steps.some((s) => s.index > last && s.risk.level === "low");
-        for (const s of batch) setStatus(s.index, "waiting");
+        const last = indexes.at(-1) ?? 0;
+        const lowRiskRest = run.state.steps.some(
+          (s) => s.index > last && s.status === "pending" && s.risk.level === "low",
+        );
+        for (const index of indexes) this.setStep(run, index, { status: "waiting" });
         const decision = await new Promise<Decision>((resolve) => {
           run.pendingDecision = resolve;
-          this.update(run, { stage: "confirming", confirmation: { steps: batch.map((s) => s.index), lowRiskRest } });
+          this.update(run, { stage: "confirming", confirmation: { steps: indexes, lowRiskRest } });
         });
         this.update(run, { confirmation: undefined, stage: "executing" });
         if (decision === "confirm_low_risk_rest") {
@@ -241,16 +334,105 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
         if (decision === "stop") run.abort.abort(new Error("stopped by the user"));
         return decision;
       },
-      onStart: (index) => {
+      onStart: (local) => {
         this.update(run, { stage: "executing" });
-        setStatus(index, "running");
+        this.setStep(run, globalIndex(local), { status: "running" });
       },
       onStep: (report) => {
         const status = report.status === "stopped" ? "pending" : report.status;
-        setStatus(report.index, status, report.detail);
+        this.setStep(run, globalIndex(report.index), { status, ...(report.detail ? { detail: report.detail } : {}) });
+      },
+      afterStep: async (report) => {
+        const index = globalIndex(report.index);
+        const action = report.action;
+        if (action.type === "done" || action.type === "ask") {
+          this.skipRest(
+            run,
+            round,
+            index,
+            action.type === "done" ? "the plan was already done" : "waiting on your answer",
+          );
+          outcome = action.type === "done" ? { kind: "finished" } : { kind: "asks", question: action.question };
+          return "end";
+        }
+        if (action.type !== "wait") run.actionsTaken++;
+        const step = run.state.steps[index];
+        const rest = run.state.steps.filter((s) => s.round === round && s.index > index && notRunYet(s));
+        const moreActions = rest.some((s) => s.action.type !== "done");
+        if (run.actionsTaken >= this.limits.maxActions && moreActions) {
+          outcome = { kind: "budget" };
+          return "end";
+        }
+        const needsLook = step?.expect !== undefined || rest.some((s) => elementTargetOf(s.action) !== undefined);
+        if (!needsLook || signal.aborted) return "continue";
+        this.update(run, { stage: "verifying" });
+        await timed("verify", async () => {
+          await this.look(run, "capture", signal);
+          await this.look(run, "observe", signal);
+        });
+        const capture = run.capture as Capture;
+        execution.elementCentres = centresOf(run.state.elements);
+        execution.screenshotSha256 = sha256(capture.png);
+        this.update(run, {
+          steps: run.state.steps.map((s) => (s.index > index ? withTargetBox(s, run.state.elements, capture) : s)),
+        });
+        if (step?.expect !== undefined) {
+          const check = checkExpectation(step.expect, run.state.elements);
+          this.setStep(run, index, { check });
+          if (!check.met) {
+            outcome = { kind: "replan", problem: `after "${step.description}", ${check.detail}` };
+            return "end";
+          }
+        }
+        const lost = rest.find((s) => {
+          const id = elementTargetOf(s.action);
+          return id !== undefined && !run.state.elements.some((e) => e.id === id);
+        });
+        if (lost) {
+          outcome = { kind: "replan", problem: `the target of "${lost.description}" is no longer on the screen` };
+          return "end";
+        }
+        return "continue";
       },
     });
+    if (signal.aborted) return { kind: "stopped" };
+    const failed = reports.find((r) => r.status === "failed");
+    if (failed) return { kind: "failed", index: globalIndex(failed.index) };
+    if (outcome) return outcome;
+    const unfinished = run.state.steps.some((s) => s.round === round && notRunYet(s));
+    return unfinished ? { kind: "stopped" } : { kind: "finished" };
   }
+
+  private skipRest(run: ActiveRun, round: number, after: number, why: string): void {
+    this.update(run, {
+      steps: run.state.steps.map((s) =>
+        s.round === round && s.index > after && notRunYet(s) ? { ...s, status: "skipped", detail: why } : s,
+      ),
+    });
+  }
+}
+
+/** Pending, or confirmed in a batch ("waiting") but not started. */
+function notRunYet(step: RunStep): boolean {
+  return step.status === "pending" || step.status === "waiting";
+}
+
+/** What was carried out, in the plan's own words, for a replan's prompt. */
+function doneDescriptions(run: ActiveRun): string[] {
+  return run.state.steps.filter((s) => s.status === "done").map((s) => s.description);
+}
+
+function sha256(png: Buffer | undefined): string | undefined {
+  return png ? createHash("sha256").update(png).digest("hex") : undefined;
+}
+
+function centresOf(elements: readonly ScreenElement[]): Map<number, { x: number; y: number }> {
+  return new Map(elements.map((e) => [e.id, centre(e.box)]));
+}
+
+function elementTargetOf(action: Action): number | undefined {
+  const target = targetOf(action);
+  return target?.kind === "element" ? target.elementId : undefined;
 }
 
 function isFinished(state: RunState): boolean {
@@ -285,36 +467,50 @@ export function contextFor(action: Action, elements: readonly ScreenElement[]): 
   return { targetText: element.text, secretField: element.kind === "text_field" && /pass/i.test(element.text) };
 }
 
-/** The plan's steps with their risk and, where the target is known, its box on the run's screenshot. */
-export function planSteps(plan: Plan, elements: readonly ScreenElement[], capture: Capture): RunStep[] {
+/** Where a step's target lies on a screenshot, in that screenshot's pixels (for the highlight). */
+function targetBoxOn(action: Action, elements: readonly ScreenElement[], capture: Capture): ScreenBox | undefined {
   const { bounds } = capture.display;
   const sx = capture.width / (bounds.width || capture.width);
   const sy = capture.height / (bounds.height || capture.height);
-  return plan.steps.map((step, index) => {
-    const target = targetOf(step.action);
-    let box: RunStep["targetBox"];
-    if (target?.kind === "element") {
-      const element = elements.find((e) => e.id === target.elementId);
-      if (element) box = element.box;
-    } else if (target?.kind === "point" && target.space === "desktop_px") {
-      box = { x: target.x - 12, y: target.y - 12, width: 24, height: 24 };
-    }
-    const targetBox = box && {
-      x: (box.x - bounds.x) * sx,
-      y: (box.y - bounds.y) * sy,
-      width: box.width * sx,
-      height: box.height * sy,
-    };
+  const target = targetOf(action);
+  let box: ScreenBox | undefined;
+  if (target?.kind === "element") {
+    box = elements.find((e) => e.id === target.elementId)?.box;
+  } else if (target?.kind === "point" && target.space === "desktop_px") {
+    box = { x: target.x - 12, y: target.y - 12, width: 24, height: 24 };
+  }
+  return (
+    box && { x: (box.x - bounds.x) * sx, y: (box.y - bounds.y) * sy, width: box.width * sx, height: box.height * sy }
+  );
+}
+
+function withTargetBox(step: RunStep, elements: readonly ScreenElement[], capture: Capture): RunStep {
+  const { targetBox: _old, ...rest } = step;
+  const targetBox = targetBoxOn(step.action, elements, capture);
+  return targetBox ? { ...rest, targetBox } : rest;
+}
+
+/** The plan's steps with their risk and, where the target is known, its box on the run's screenshot. */
+export function planSteps(
+  plan: Plan,
+  elements: readonly ScreenElement[],
+  capture: Capture,
+  { round = 1, firstIndex = 0 }: { round?: number; firstIndex?: number } = {},
+): RunStep[] {
+  return plan.steps.map((step, i) => {
+    const targetBox = targetBoxOn(step.action, elements, capture);
     const risk = assessRisk(
       { ...step.action, ...withDescription(step.action, step.description) } as Action,
       contextFor(step.action, elements),
     );
     return {
-      index,
+      index: firstIndex + i,
+      round,
       description: step.description,
       action: step.action,
       risk,
       status: "pending",
+      ...(step.expect ? { expect: step.expect } : {}),
       ...(targetBox ? { targetBox } : {}),
     };
   });

@@ -75,7 +75,20 @@ test("Enter captures the screen and lists the window's words where they are", as
   const box = page.getByRole("textbox", { name: "Instruction" });
   await box.fill("export this as PDF");
   await box.press("Enter");
-  await expect(page.getByTestId("stage")).toHaveText("Done", { timeout: 90_000 });
+  // The embedded planner's plan either finishes by itself (only steps that touch nothing) or asks before its
+  // first action; this test stops it there, so nothing on the desktop is touched.
+  const stage = page.getByTestId("stage");
+  await expect(stage).toHaveAttribute("data-stage", /^(done|confirming)$/, { timeout: 90_000 });
+  if ((await stage.getAttribute("data-stage")) === "confirming") {
+    await expect(page.getByTestId("confirm-dialog")).toBeVisible();
+    await page.getByRole("button", { name: /^Stop/ }).click();
+    await expect(stage).toHaveAttribute("data-stage", "cancelled", { timeout: 30_000 });
+  }
+  // The plan the renderer shows: at least one step, from the embedded model, every step a known action.
+  const steps = page.getByTestId("plan-step");
+  expect(await steps.count()).toBeGreaterThan(0);
+  await expect(page.locator("#plan-heading")).toContainText("smollm2");
+  for (const action of await page.getByTestId("step-action").allTextContents()) expect(action.trim()).not.toBe("");
 
   const found = await page.getByTestId("element").evaluateAll((items) =>
     items.map((li) => ({

@@ -15,13 +15,14 @@ export function PlanView() {
       {run.steps.length === 0 ? <PlanningText text={run.planningText ?? ""} /> : null}
       {run.steps.length > 0 ? (
         <ol className="plan-steps" data-testid="plan">
-          {run.steps.map((step) => (
+          {run.steps.map((step, i) => (
             <PlanStepItem
               key={step.index}
               step={step}
               status={shownStepStatus(run, step)}
               total={run.steps.length}
               elements={run.elements}
+              replanned={i > 0 && (step.round ?? 1) !== (run.steps[i - 1]?.round ?? 1)}
             />
           ))}
         </ol>
@@ -43,9 +44,11 @@ type PlanStepItemProps = {
   status: ShownStepStatus;
   total: number;
   elements: readonly ScreenElement[];
+  /** The first step of a plan made after the screen did not turn out as expected. */
+  replanned: boolean;
 };
 
-function PlanStepItem({ step, status, total, elements }: PlanStepItemProps) {
+function PlanStepItem({ step, status, total, elements, replanned }: PlanStepItemProps) {
   const target = describeTarget(step.action, elements);
   return (
     <li
@@ -60,6 +63,11 @@ function PlanStepItem({ step, status, total, elements }: PlanStepItemProps) {
         {step.index + 1}
       </span>
       <div className="step-body">
+        {replanned ? (
+          <p className="step-replanned" data-testid="step-replanned">
+            New plan from the screen as it is now
+          </p>
+        ) : null}
         <p className="step-description">{withEmphasis(step.description)}</p>
         <p className="step-action" data-testid="step-action">
           {describeAction(step.action)}
@@ -67,11 +75,30 @@ function PlanStepItem({ step, status, total, elements }: PlanStepItemProps) {
         </p>
         <RiskReasons risk={step.risk} />
         {step.detail ? <p className="step-detail">{step.detail}</p> : null}
+        <ExpectationLine step={step} />
       </div>
       <div className="step-badges">
         <RiskBadge risk={step.risk} />
         <StepStatusBadge status={status} />
       </div>
     </li>
+  );
+}
+
+/** What the step should change on screen, and what the closed loop saw after it. */
+function ExpectationLine({ step }: { step: RunStep }) {
+  if (!step.expect) return null;
+  const { check } = step;
+  const verdict = check === undefined ? "" : check.met ? "seen" : "not seen";
+  return (
+    <p className={`step-expect${check ? (check.met ? " met" : " unmet") : ""}`} data-testid="step-expect">
+      <span className="muted">Expect:</span> {withEmphasis(step.expect)}
+      {check ? (
+        <span data-testid="step-check" data-met={check.met}>
+          {" "}
+          — {verdict}: {check.detail}
+        </span>
+      ) : null}
+    </p>
   );
 }
