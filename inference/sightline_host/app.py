@@ -1,7 +1,10 @@
 """The host's HTTP and WebSocket surface."""
 
+import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -48,7 +51,17 @@ def profile_chat_models(profile_id: str | None = None) -> ChatModels | None:
 def create_app(token: str, ocr: OcrEngine | None = None, chat_models: ChatModels | None = None) -> FastAPI:
     engine = ocr or OcrEngine()
     chat = chat_models or profile_chat_models()
-    app = FastAPI(title="sightline-host", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # External planner engines are separate processes; they go when the host goes.
+        if chat is not None:
+            await asyncio.to_thread(chat.close)
+
+    app = FastAPI(
+        title="sightline-host", version=__version__, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     # HTTP middleware never sees WebSocket scopes; the socket checks its token itself below.
     app.add_middleware(_RequireToken, token=token)
 

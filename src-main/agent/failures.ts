@@ -10,6 +10,8 @@ const RETRYABLE = new Set([
   "host_unavailable",
   "plan_invalid",
   "planner_error",
+  "engine_unavailable",
+  "engine_error",
   "internal",
 ]);
 

@@ -139,6 +139,16 @@ class Parallel:
 
 
 @dataclass(frozen=True)
+class Serve:
+    """An external engine process for a model (see planner/external); "in-process" runs it inside the host."""
+
+    engine: str = "in-process"
+    executable: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    startup_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class Assignment:
     role: Role
     model: str
@@ -148,6 +158,7 @@ class Assignment:
     kv_dtype: str | None = None
     parallel: Parallel | None = None
     fallbacks: tuple[str, ...] = ()
+    serve: Serve = Serve()
 
 
 @dataclass(frozen=True)
@@ -315,6 +326,17 @@ def _check_consistency(m: ModelManifest) -> None:
             raise CatalogError(m.path, "architecture.vision.params", "vision tower larger than the whole model")
 
 
+def _serve(entry: Mapping[str, Any] | None) -> Serve:
+    if not entry:
+        return Serve()
+    return Serve(
+        engine=entry["engine"],
+        executable=tuple(entry.get("executable", ())),
+        args=tuple(entry.get("args", ())),
+        startup_timeout_s=float(entry.get("startup_timeout_s", 600.0)),
+    )
+
+
 def _profile(data: dict[str, Any], path: Path, manifests: Mapping[str, ModelManifest]) -> Profile:
     if data["id"] != path.stem:
         raise CatalogError(path, "id", f"{data['id']!r} does not match the file name {path.name!r}")
@@ -340,6 +362,7 @@ def _profile(data: dict[str, Any], path: Path, manifests: Mapping[str, ModelMani
             kv_dtype=entry.get("kv_dtype"),
             parallel=Parallel(par["tensor"], par["pipeline"]) if par else None,
             fallbacks=tuple(entry.get("fallbacks", ())),
+            serve=_serve(entry.get("serve")),
         )
         ctx = entry.get("context")
         max_ctx = manifests[entry["model"]].architecture.max_context

@@ -659,13 +659,19 @@ def _changes(requested: PlannerChoice, c: PlannerChoice) -> list[str]:
     return changes
 
 
-def _vllm_line(result: _Attempt) -> str:
+def planner_memory_fraction(usages: Sequence[GpuUsage]) -> float:
+    """The largest share of any one GPU that the planner's weights, KV cache and overheads need."""
     util = 0.0
-    for u in result.usages:
+    for u in usages:
         share = sum(s.total for s in u.shares if s.role == "planner")
         if share:
             need = share + CUDA_CONTEXT_BYTES + u.comm_bytes + math.ceil(share * FRAGMENTATION_MARGIN)
             util = max(util, need / u.gpu.total_bytes)
+    return util
+
+
+def _vllm_line(result: _Attempt) -> str:
+    util = planner_memory_fraction(result.usages)
     return (
         f"vLLM: pass --gpu-memory-utilization {math.ceil(util * 100) / 100:.2f} (this plan's share of each of "
         "its GPUs); otherwise vLLM sizes its KV cache to fill 90% of them."

@@ -6,9 +6,21 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sightline_host.models.catalog import Catalog, ModelManifest, PackageSource, Profile, package_dir
+from sightline_host.models.catalog import (
+    Assignment,
+    Catalog,
+    ModelManifest,
+    PackageSource,
+    Profile,
+    package_dir,
+)
+from sightline_host.models.vram import GpuSpec
 from sightline_host.planner.chat_types import ChatEngine, EngineError
+
+if TYPE_CHECKING:
+    from sightline_host.planner.external.process import EngineProcess
 
 
 @dataclass(frozen=True)
@@ -17,6 +29,7 @@ class ServedModel:
     role: str
     manifest: ModelManifest
     context: int
+    assignment: Assignment
 
 
 EngineFactory = Callable[[ServedModel, Path], ChatEngine]
@@ -65,10 +78,15 @@ class ChatModels:
         profile: Profile,
         factories: dict[str, EngineFactory] | None = None,
         resolve: Callable[[ModelManifest], Path] = model_file,
+        gpus: Callable[[], list[GpuSpec]] | None = None,
     ) -> None:
+        self._catalog = catalog
+        self._profile = profile
         self._factories = factories or FACTORIES
         self._resolve = resolve
+        self._gpus = gpus or _detected_gpus
         self._engines: dict[str, ChatEngine] = {}
+        self._external: list[EngineProcess] = []
         self._lock = threading.Lock()
         self.served: list[ServedModel] = []
         for role in ("planner", "vlm"):
@@ -77,7 +95,7 @@ class ChatModels:
                 continue
             manifest = catalog.model(assignment.model)
             context = assignment.context or manifest.architecture.max_context or 4096
-            self.served.append(ServedModel(manifest.id, role, manifest, context))
+            self.served.append(ServedModel(manifest.id, role, manifest, context, assignment))
 
     def find(self, name: str) -> ServedModel:
         for model in self.served:
@@ -89,6 +107,8 @@ class ChatModels:
     def engine(self, name: str) -> ChatEngine:
         model = self.find(name)
         with self._lock:
+            if model.id not in self._engines and model.assignment.serve.engine != "in-process":
+                self._engines[model.id] = self._start_external(model)
             if model.id not in self._engines:
                 factory = self._factories.get(model.manifest.runtime.engine)
                 if factory is None:
@@ -99,3 +119,29 @@ class ChatModels:
                     )
                 self._engines[model.id] = factory(model, self._resolve(model.manifest))
             return self._engines[model.id]
+
+    def _start_external(self, model: ServedModel) -> ChatEngine:
+        # Imported here: a host whose profile runs everything in-process never needs them.
+        from sightline_host.planner.external.launch import LaunchRefused, check_launch  # noqa: PLC0415
+        from sightline_host.planner.external.running import start_external  # noqa: PLC0415
+
+        try:
+            plan = check_launch(self._catalog, self._profile, self._gpus() if self._profile.device == "gpu" else [])
+        except LaunchRefused as error:
+            raise EngineError("does_not_fit", f"{model.id} was not started: {error}", 503) from error
+        engine, process = start_external(model.id, model.manifest, model.assignment, self._resolve, plan)
+        self._external.append(process)
+        return engine
+
+    def close(self) -> None:
+        """Stops the external engines this host started."""
+        with self._lock:
+            for process in self._external:
+                process.stop()
+            self._external.clear()
+
+
+def _detected_gpus() -> list[GpuSpec]:
+    from sightline_host.models.cli import detect_gpus  # noqa: PLC0415
+
+    return detect_gpus()[0]
