@@ -25,9 +25,15 @@ function elementLine(element: ScreenElement): string {
  * that, across turns on an unchanged screen, the prompt's prefix repeats and
  * the host's prefix cache can reuse it.
  */
-export function userPrompt(request: PlanRequest): string {
+export function userPrompt(request: PlanRequest, maxElementChars = Number.POSITIVE_INFINITY): string {
   const { bounds } = request.display;
-  const shown = request.elements.slice(0, MAX_PROMPT_ELEMENTS);
+  const shown: ScreenElement[] = [];
+  let chars = 0;
+  for (const element of request.elements.slice(0, MAX_PROMPT_ELEMENTS)) {
+    chars += elementLine(element).length + 1;
+    if (chars > maxElementChars) break;
+    shown.push(element);
+  }
   const omitted = request.elements.length - shown.length;
   return [
     `Screen: display "${request.display.name}", ${bounds.width}x${bounds.height} px at ${bounds.x},${bounds.y}.`,
@@ -50,4 +56,29 @@ function progressLines({ progress }: PlanRequest): string[] {
     `Problem: ${progress.problem}`,
     "Plan only the remaining steps, for the screen as it is now.",
   ];
+}
+
+/**
+ * Characters per token, counted low: element lines are digits and punctuation,
+ * which small models' tokenizers split finely (SmolLM2: 1.65 for a terminal line).
+ */
+export const CHARS_PER_TOKEN = 1.5;
+/** Tokens kept free for the chat template and the instruction's own words. */
+const TEMPLATE_TOKENS = 160;
+
+/**
+ * How many characters of element lines fit a model with `contextTokens` of
+ * context once the answer's `maxTokens`, the system prompt and the rest of the
+ * user turn are set aside: a busy screen lists fewer elements instead of
+ * failing with a prompt too long for the model.
+ */
+export function elementCharBudget(
+  contextTokens: number,
+  maxTokens: number,
+  request: PlanRequest,
+  charsPerToken = CHARS_PER_TOKEN,
+): number {
+  const fixed = SYSTEM_PROMPT.length + userPrompt({ ...request, elements: [] }).length;
+  const tokens = contextTokens - maxTokens - TEMPLATE_TOKENS - Math.ceil(fixed / charsPerToken);
+  return Math.max(0, Math.floor(tokens * charsPerToken));
 }

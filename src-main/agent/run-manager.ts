@@ -10,6 +10,7 @@ import type { DisplayGeometry } from "../coords/spaces";
 import { TypedEvents } from "../util/typed-events";
 import { checkExpectation } from "./expectation";
 import { describeFailure } from "./failures";
+import { partialPlanSteps } from "./partial-plan";
 import type { Planner, PlanProgress } from "./planner";
 import { reconcileElements } from "./reconcile";
 
@@ -270,24 +271,48 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
 
   private async plan(run: ActiveRun, progress: PlanProgress | undefined, signal: AbortSignal): Promise<Plan> {
     const planner = this.deps.planner();
-    const display = run.capture?.display;
-    if (!display) throw new Error("a plan needs a screenshot");
+    const capture = run.capture;
+    if (!capture) throw new Error("a plan needs a screenshot");
+    const before = run.state.steps;
+    const round = Math.max(0, ...before.map((s) => s.round ?? 1)) + 1;
     this.update(run, { planner: planner.name, planningText: "" });
     let lastPush = 0;
-    return planner.plan(
-      { instruction: run.state.instruction, display, elements: run.state.elements, ...(progress ? { progress } : {}) },
-      {
-        signal,
-        onModel: (model) => this.update(run, { planner: model }),
-        onText: (text) => {
-          // The renderer needs a few updates a second, not one per token.
-          const now = performance.now();
-          if (now - lastPush < 100) return;
-          lastPush = now;
-          this.update(run, { planningText: text });
+    let shown = 0;
+    try {
+      return await planner.plan(
+        {
+          instruction: run.state.instruction,
+          display: capture.display,
+          elements: run.state.elements,
+          ...(progress ? { progress } : {}),
         },
-      },
-    );
+        {
+          signal,
+          onModel: (model) => this.update(run, { planner: model }),
+          onText: (text) => {
+            // Each step shows as soon as its JSON object is complete; nothing runs before the whole plan parses.
+            const preview = partialPlanSteps(text);
+            if (preview.length > shown) {
+              shown = preview.length;
+              lastPush = performance.now();
+              const steps = planSteps({ steps: preview }, run.state.elements, capture, {
+                round,
+                firstIndex: before.length,
+              });
+              this.update(run, { planningText: text, steps: [...before, ...steps] });
+              return;
+            }
+            // Otherwise a few updates a second, not one per token.
+            const now = performance.now();
+            if (now - lastPush < 100) return;
+            lastPush = now;
+            this.update(run, { planningText: text });
+          },
+        },
+      );
+    } finally {
+      if (shown > 0) this.update(run, { steps: before });
+    }
   }
 
   /** Confirms and performs one plan's steps, looking at the screen after each one that needs it. */

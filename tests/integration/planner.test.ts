@@ -59,6 +59,23 @@ describe("the embedded planner through the host's OpenAI-compatible endpoint", (
     expect(plan.steps.length).toBeGreaterThan(0);
   });
 
+  it("plans over a screen busier than the model's context by listing fewer elements", async () => {
+    // 300 long lines are ~9,000 tokens: more than twice the embedded model's 4,096.
+    const busy: ScreenElement[] = Array.from({ length: 300 }, (_, i) => ({
+      id: i + 1,
+      kind: "text",
+      text: `drwxr-xr-x 2 root root 4096 Nov 23 10:${String(i % 60).padStart(2, "0")} directory-number-${i}`,
+      confidence: 0.9,
+      box: box(10, 10 + i * 3),
+    }));
+    const planner = new OpenAiPlanner({ endpoint });
+    const plan = await planner.plan(
+      { instruction: "Open the first directory", display, elements: busy },
+      { signal: new AbortController().signal },
+    );
+    expect(Plan.safeParse(plan).success).toBe(true);
+  });
+
   it("rejects an answer cut short by the token limit instead of running half a plan", async () => {
     const planner = new OpenAiPlanner({ endpoint, maxTokens: 12 });
     const error = await planner

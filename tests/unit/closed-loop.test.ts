@@ -252,4 +252,26 @@ describe("the closed loop", () => {
     expect(end.stage).toBe("cancelled");
     expect(clicks(io)).toHaveLength(1);
   });
+
+  it("shows each planned step while the plan still streams, and runs nothing before it has parsed", async () => {
+    const plan = { steps: [click(1, "Click **Save**"), done] };
+    const text = JSON.stringify(plan);
+    const streaming: Planner = {
+      name: "streaming",
+      plan: async (_request, { onText }) => {
+        for (let end = 1; end <= text.length; end++) onText?.(text.slice(0, end));
+        return Plan.parse(plan);
+      },
+    };
+    const { io, states, manager, confirmAll } = setup(streaming, [[el(1, "button", "Save", 100, 100)]]);
+    const end = await confirmAll(manager.start("save").runId);
+    const previews = states.filter((s) => s.stage === "planning" && s.steps.length > 0);
+    expect(previews[0]?.steps).toHaveLength(1);
+    expect(previews.at(-1)?.steps).toHaveLength(2);
+    expect(
+      states.filter((s) => s.stage === "planning").every((s) => s.steps.every((x) => x.status === "pending")),
+    ).toBe(true);
+    expect(end.steps).toHaveLength(2);
+    expect(clicks(io)).toHaveLength(1);
+  });
 });

@@ -166,7 +166,15 @@ def create_openai_router(models: ChatModels) -> APIRouter:
         return {
             "object": "list",
             "data": [
-                {"id": m.id, "object": "model", "created": 0, "owned_by": "sightline", "role": m.role}
+                {
+                    "id": m.id,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "sightline",
+                    "role": m.role,
+                    # Prompt plus answer must fit in this many tokens; clients size their prompts by it.
+                    "context_length": m.context,
+                }
                 for m in models.served
             ],
         }
