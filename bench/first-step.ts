@@ -26,20 +26,21 @@ type Sample = { firstStep: number; plan: number; capture: number; observe: numbe
 async function once(instruction: string): Promise<Sample> {
   const started = performance.now();
   let firstStep = Number.NaN;
-  const ended = new Promise<RunState>((resolve) => {
-    const off = services.runs.on("run", (state) => {
-      if (Number.isNaN(firstStep) && state.steps.length > 0) firstStep = performance.now() - started;
-      if (["confirming", "done", "failed", "cancelled"].includes(state.stage) && state.stage !== "planning") {
+  const { runId } = services.runs.start(instruction);
+  // Starting a run cancels the one before; only this run's states count.
+  const state = await new Promise<RunState>((resolve) => {
+    const off = services.runs.on("run", (s) => {
+      if (s.runId !== runId) return;
+      if (Number.isNaN(firstStep) && s.steps.length > 0) firstStep = performance.now() - started;
+      if (["confirming", "done", "failed", "cancelled"].includes(s.stage)) {
         off();
-        resolve(state);
+        resolve(s);
       }
     });
   });
-  const { runId } = services.runs.start(instruction);
-  const state = await ended;
   const plan = performance.now() - started;
   if (state.stage === "failed") throw new Error(`run failed: ${state.error?.message}`);
-  services.runs.cancel(runId);
+  if (state.stage === "confirming") services.runs.cancel(runId);
   const t = state.timingsMs;
   return { firstStep, plan, capture: t.capture ?? 0, observe: t.observe ?? 0, planner: t.plan ?? 0 };
 }
