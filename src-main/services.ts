@@ -7,6 +7,7 @@ import { OpenAiPlanner } from "./agent/openai-planner";
 import type { Planner } from "./agent/planner";
 import { RunManager } from "./agent/run-manager";
 import { type Capture, captureBackend, captureDisplay } from "./capture/capture";
+import { cursorPoint } from "./capture/cursor";
 import { toGeometry } from "./capture/geometry";
 import { HostClient } from "./host/client";
 import { hostPython, projectRoot } from "./host/python-env";
@@ -28,7 +29,14 @@ export type ServicesOptions = {
   planner?: Planner;
   /** Aborted by the global kill switch; every run stops when it fires. */
   killSignal?: () => AbortSignal;
+  /** How long one watchTelemetry call lasts (default TELEMETRY_LEASE_MS). */
+  telemetryLeaseMs?: number;
 };
+
+/** How long one watchTelemetry call keeps the host's telemetry stream running; renderers renew well before. */
+export const TELEMETRY_LEASE_MS = 15_000;
+/** The stream's interval: about one sample a second, as the VRAM panel shows it. */
+export const TELEMETRY_INTERVAL_MS = 1000;
 
 export function toHostStatus(state: HostState): HostStatus {
   if (state.phase === "ready") return { phase: "ready", version: state.endpoint.version, pid: state.endpoint.pid };
@@ -46,11 +54,16 @@ export class Services extends TypedEvents<ServiceEvents> {
   readonly runs: RunManager;
   readonly settings: SettingsStore;
   readonly handlers: ApiHandlers;
+  /** Renderers that want telemetry → when their lease ends (ms since the epoch). */
+  private readonly telemetryWatchers = new Map<string, number>();
+  private telemetryTimer: NodeJS.Timeout | undefined;
+  private readonly telemetryLeaseMs: number;
 
   constructor(options: ServicesOptions = {}) {
     super();
     const root = options.root ?? projectRoot();
     const configDir = options.configDir ?? defaultConfigDir();
+    this.telemetryLeaseMs = options.telemetryLeaseMs ?? TELEMETRY_LEASE_MS;
     this.settings = new SettingsStore(configDir);
     this.supervisor = new HostSupervisor({
       python: options.python ?? hostPython(root),
@@ -60,6 +73,8 @@ export class Services extends TypedEvents<ServiceEvents> {
     });
     this.supervisor.on("state", (state) => this.emit("hostStatus", toHostStatus(state)));
     this.client = new HostClient({ endpoint: () => this.supervisor.whenReady() });
+    this.client.on("telemetry", ({ type: _type, id: _id, ...sample }) => this.emit("telemetry", sample));
+    this.client.on("telemetryError", (error) => this.emit("telemetryError", error));
     const planner =
       options.planner ??
       new OpenAiPlanner({
@@ -70,7 +85,7 @@ export class Services extends TypedEvents<ServiceEvents> {
       });
     const audit = new AuditLog(join(configDir, "audit", "actions.jsonl"));
     this.runs = new RunManager({
-      capture: options.capture ?? (() => captureDisplay()),
+      capture: options.capture ?? (async () => captureDisplay({ point: await cursorPoint() })),
       ...(options.beforeCapture ? { beforeCapture: options.beforeCapture } : {}),
       ...(options.afterCapture ? { afterCapture: options.afterCapture } : {}),
       observe: async (capture) => {
@@ -123,6 +138,20 @@ export class Services extends TypedEvents<ServiceEvents> {
         if (next.profile !== before && this.supervisor.state.phase !== "stopped") void this.supervisor.restart();
         return next;
       },
+      watchTelemetry: async ({ watcher }) => {
+        this.telemetryWatchers.set(watcher, Date.now() + this.telemetryLeaseMs);
+        this.updateTelemetry();
+        return { leaseMs: this.telemetryLeaseMs };
+      },
+      unwatchTelemetry: async ({ watcher }) => {
+        this.telemetryWatchers.delete(watcher);
+        this.updateTelemetry();
+        return {};
+      },
+      getVramPlan: async ({ profile }) => {
+        const { type: _type, id: _id, ...plan } = await this.client.planVram(profile);
+        return plan;
+      },
     };
   }
 
@@ -131,7 +160,30 @@ export class Services extends TypedEvents<ServiceEvents> {
     await this.supervisor.start();
   }
 
+  /**
+   * The host samples the GPUs only while some renderer watches (the VRAM panel is open): NVML queries can keep
+   * a laptop's discrete GPU awake. A watcher holds a lease that it renews; one that vanishes without a word
+   * (a closed browser tab) stops counting when its lease runs out. The client resubscribes after the host
+   * restarts by itself.
+   */
+  private updateTelemetry(): void {
+    clearTimeout(this.telemetryTimer);
+    this.telemetryTimer = undefined;
+    const now = Date.now();
+    for (const [watcher, until] of this.telemetryWatchers) if (until <= now) this.telemetryWatchers.delete(watcher);
+    if (this.telemetryWatchers.size === 0) {
+      if (this.client.telemetryWanted) void this.client.stopTelemetry();
+      return;
+    }
+    this.client.startTelemetry(TELEMETRY_INTERVAL_MS);
+    const next = Math.min(...this.telemetryWatchers.values());
+    this.telemetryTimer = setTimeout(() => this.updateTelemetry(), next - now + 10);
+    this.telemetryTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.telemetryTimer);
+    this.telemetryWatchers.clear();
     this.client.close();
     await this.supervisor.stop();
   }

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { Action } from "./actions";
 import { Plan } from "./plan";
+import { Telemetry } from "./protocol/telemetry";
+import { VramPlan } from "./protocol/vram-plan";
 
 /** A rectangle in physical pixels of the virtual desktop (display offset included). */
 export const ScreenBox = z
@@ -189,12 +191,34 @@ export const API_METHODS = {
   },
   getSettings: { input: z.object({}).strict(), output: Settings },
   updateSettings: { input: Settings.partial(), output: Settings },
+  /**
+   * This renderer wants `telemetry` events (the VRAM panel is open): the main process keeps the host's
+   * stream running while any watcher's lease lasts. Call again before `leaseMs` runs out to keep it.
+   */
+  watchTelemetry: {
+    input: z.object({ watcher: z.string().min(8).max(64) }).strict(),
+    output: z.object({ leaseMs: z.number().int().positive() }).strict(),
+  },
+  /** This renderer no longer wants telemetry (the panel closed); the stream stops when no watcher is left. */
+  unwatchTelemetry: {
+    input: z.object({ watcher: z.string().min(8).max(64) }).strict(),
+    output: z.object({}).strict(),
+  },
+  /** The VRAM planner's verdict for a profile on the GPUs the host sees now (the host's `plan_vram`). */
+  getVramPlan: {
+    input: z.object({ profile: Settings.shape.profile.unwrap() }).strict(),
+    output: VramPlan.omit({ type: true, id: true }),
+  },
 } as const;
 
 /** Every event the main process pushes to the renderer. */
 export const API_EVENTS = {
   hostStatus: HostStatus,
   run: RunState,
+  /** One sample of the host's telemetry stream (about once a second, while anyone watches). */
+  telemetry: Telemetry.omit({ type: true, id: true }),
+  /** The host could not stream telemetry (say, its SIGHTLINE_TELEMETRY_REPLAY recording is unreadable). */
+  telemetryError: ApiError,
 } as const;
 
 export type ApiMethod = keyof typeof API_METHODS;
@@ -252,3 +276,8 @@ export function toApiError(error: unknown): ApiError {
   const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "internal";
   return { code, message: error instanceof Error ? error.message : String(error) };
 }
+
+/** One telemetry sample as the renderer gets it: the host protocol's `telemetry` message less its request id. */
+export type TelemetrySample = EventPayload<"telemetry">;
+/** The VRAM planner's answer as the renderer gets it: the host protocol's `vram_plan` less its request id. */
+export type VramPlanResult = MethodOutput<"getVramPlan">;

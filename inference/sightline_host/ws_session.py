@@ -12,18 +12,22 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sightline_host import __version__
 from sightline_host.images import ImageRejected, decode_base64_image
+from sightline_host.models.catalog import CatalogError, load_catalog
 from sightline_host.ocr import ModelUnavailable, OcrEngine
 from sightline_host.protocol import MAX_OBSERVES_IN_FLIGHT, PROTOCOL_VERSION, client_problem, host_problem
 from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult, TextLine
-from sightline_host.telemetry import ReplayError, TelemetrySource, open_source
+from sightline_host.telemetry import ReplayError, TelemetrySnapshot, TelemetrySource, open_source
 from sightline_host.vision.detector import Detection
 from sightline_host.vision.letterbox import BadImage
 from sightline_host.vision.merge import merge_elements
 from sightline_host.vision.service import DetectorService, shared_detector
+from sightline_host.vram_request import UnknownProfile, plan_vram
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TELEMETRY_INTERVAL_MS = 1000
+#: plan_vram reuses the telemetry stream's last sample while it is at most this old.
+PLAN_SNAPSHOT_MAX_AGE_S = 5.0
 _shared_telemetry: TelemetrySource | None = None
 _shared_telemetry_lock = threading.Lock()
 
@@ -64,6 +68,8 @@ class Session:
         self._detector = detector or shared_detector()
         self._telemetry = telemetry
         self._telemetry_task: asyncio.Task[None] | None = None
+        # The stream's last sample and when (loop time): plan_vram plans on the GPUs the app is being shown.
+        self._latest_snapshot: tuple[float, TelemetrySnapshot] | None = None
         self._telemetry_control = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -115,6 +121,7 @@ class Session:
             "observe",
             "subscribe_telemetry",
             "unsubscribe_telemetry",
+            "plan_vram",
         ):
             await self._send(error(request_id, "unknown_type", f"unknown message type {kind!r}"))
             return
@@ -134,24 +141,7 @@ class Session:
     async def _dispatch(self, message: dict[str, Any], request_id: str) -> HostMessage | None:
         match message["type"]:
             case "hello":
-                if message["protocol"] != PROTOCOL_VERSION:
-                    return error(
-                        request_id,
-                        "unsupported_protocol",
-                        f"this host speaks protocol {PROTOCOL_VERSION}; the app asked for {message['protocol']}",
-                    )
-                return {
-                    "type": "hello_ok",
-                    "id": request_id,
-                    "protocol": PROTOCOL_VERSION,
-                    "host": f"sightline-host/{__version__}",
-                    "capabilities": [
-                        "ocr",
-                        "telemetry",
-                        "elements",
-                        *(["detector"] if self._detector.configured else []),
-                    ],
-                }
+                return self._hello(request_id, message["protocol"])
             case "ping":
                 return {"type": "pong", "id": request_id}
             case "subscribe_telemetry":
@@ -160,23 +150,49 @@ class Session:
                 async with self._telemetry_control:
                     await self._stop_telemetry()
                 return {"type": "telemetry_stopped", "id": request_id}
+            case "plan_vram":
+                return await self._plan_vram(request_id, message["profile"])
             case _:
                 return await self._observe(cast(Observe, message))
 
+    def _hello(self, request_id: str, protocol: int) -> HostMessage:
+        if protocol != PROTOCOL_VERSION:
+            return error(
+                request_id,
+                "unsupported_protocol",
+                f"this host speaks protocol {PROTOCOL_VERSION}; the app asked for {protocol}",
+            )
+        return {
+            "type": "hello_ok",
+            "id": request_id,
+            "protocol": PROTOCOL_VERSION,
+            "host": f"sightline-host/{__version__}",
+            "capabilities": [
+                "ocr",
+                "telemetry",
+                "vram_plan",
+                "elements",
+                *(["detector"] if self._detector.configured else []),
+            ],
+        }
+
     # ----------------------------------------------------------------------------------- telemetry
+
+    async def _telemetry_source(self) -> TelemetrySource:
+        """This connection's source: the one a test passed, else the process's (raises ReplayError, OSError)."""
+        if self._telemetry is None:
+            self._telemetry = await asyncio.to_thread(shared_telemetry)
+        return self._telemetry
 
     async def _subscribe_telemetry(self, request_id: str, interval_ms: int | None) -> HostMessage | None:
         """(Re)start this connection's one telemetry stream; its task sends every sample, the first at once."""
         interval = (interval_ms or DEFAULT_TELEMETRY_INTERVAL_MS) / 1000
         async with self._telemetry_control:
             await self._stop_telemetry()
-            source = self._telemetry
-            if source is None:
-                try:
-                    source = await asyncio.to_thread(shared_telemetry)
-                except (ReplayError, OSError) as exc:
-                    return error(request_id, "telemetry_unavailable", str(exc))
-                self._telemetry = source
+            try:
+                source = await self._telemetry_source()
+            except (ReplayError, OSError) as exc:
+                return error(request_id, "telemetry_unavailable", str(exc))
             task: asyncio.Task[None] = asyncio.create_task(self._stream_telemetry(source, request_id, interval))
             self._telemetry_task = task
             # Tracked with the requests, so that the socket's close cancels it too.
@@ -197,6 +213,7 @@ class Session:
         while True:
             try:
                 snapshot = await asyncio.to_thread(source.sample)
+                self._latest_snapshot = (loop.time(), snapshot)
             except Exception as exc:
                 log.exception("telemetry sampling failed")
                 with contextlib.suppress(Exception):  # the socket may be gone as well
@@ -210,6 +227,36 @@ class Session:
                 return
             due = max(due + interval, loop.time())
             await asyncio.sleep(due - loop.time())
+
+    # ----------------------------------------------------------------------------------- VRAM plan
+
+    async def _plan_vram(self, request_id: str, profile_id: str) -> HostMessage:
+        """The planner's verdict for ``profile_id`` on the GPUs telemetry sees: the stream's latest sample when it
+        is fresh (so that a replayed recording is not advanced and the verdict matches what the app shows), else
+        a new sample."""
+        try:
+            source = await self._telemetry_source()
+        except (ReplayError, OSError) as exc:
+            return error(request_id, "telemetry_unavailable", str(exc))
+        latest = self._latest_snapshot
+        loop = asyncio.get_running_loop()
+        if latest is not None and loop.time() - latest[0] <= PLAN_SNAPSHOT_MAX_AGE_S:
+            snapshot = latest[1]
+        else:
+            try:
+                snapshot = await asyncio.to_thread(source.sample)
+            except Exception as exc:
+                log.exception("telemetry sampling failed")
+                return error(request_id, "telemetry_unavailable", f"cannot read the GPUs: {exc}")
+        try:
+            catalog = await asyncio.to_thread(load_catalog)
+        except CatalogError as exc:
+            return error(request_id, "model_unavailable", f"cannot read the model catalog: {exc}")
+        try:
+            plan = await asyncio.to_thread(plan_vram, request_id, catalog, profile_id, snapshot)
+        except UnknownProfile as exc:
+            return error(request_id, "unknown_profile", str(exc))
+        return cast(HostMessage, plan)
 
     async def _observe(self, request: Observe) -> HostMessage:
         # Each waiting observe holds a decoded frame (up to ~100 MB): a flood gets an answer, not an OOM.

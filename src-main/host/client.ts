@@ -7,6 +7,8 @@ import {
   LIMITS,
   type ObserveResult,
   PROTOCOL_VERSION,
+  type Telemetry,
+  type VramPlan,
 } from "../../src-shared/protocol/host-messages";
 import { Backoff, sleep } from "../util/backoff";
 import { TypedEvents } from "../util/typed-events";
@@ -29,7 +31,17 @@ type Pending = {
   timer: NodeJS.Timeout;
 };
 
-type ClientEvents = { connected: { host: string }; disconnected: { reason: string } };
+type ClientEvents = {
+  connected: { host: string };
+  disconnected: { reason: string };
+  /** A sample of the telemetry stream that startTelemetry() keeps running. */
+  telemetry: Telemetry;
+  /** The host answered the stream with an error (its replay file is unreadable, sampling failed). */
+  telemetryError: { code: string; message: string };
+};
+
+/** The telemetry stream the app wants: its interval, and the id of the subscription in force (none while away). */
+type TelemetryWish = { intervalMs: number; id: string | undefined; subscribing: boolean };
 
 type WithoutId<M> = M extends unknown ? Omit<M, "id"> : never;
 
@@ -50,6 +62,8 @@ export class HostClient extends TypedEvents<ClientEvents> {
   private connecting: Promise<WebSocket> | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly backoff = new Backoff(200, 5000);
+  private readonly telemetryBackoff = new Backoff(500, 5000);
+  private telemetryWish: TelemetryWish | undefined;
   private closed = false;
 
   constructor(private readonly options: HostClientOptions) {
@@ -71,6 +85,38 @@ export class HostClient extends TypedEvents<ClientEvents> {
     await this.request({ type: "ping" });
   }
 
+  /** The VRAM planner's verdict for a catalog profile on the GPUs the host's telemetry sees now. */
+  async planVram(profile: string): Promise<VramPlan> {
+    const reply = await this.request({ type: "plan_vram", profile });
+    if (reply.type !== "vram_plan") throw new HostError("invalid_reply", `expected vram_plan, got ${reply.type}`);
+    return reply;
+  }
+
+  /** True while startTelemetry() is in force. */
+  get telemetryWanted(): boolean {
+    return this.telemetryWish !== undefined;
+  }
+
+  /**
+   * Keeps the host's telemetry stream running until stopTelemetry(): subscribes now (connecting first if
+   * needed) and again after every reconnection, so a restarted host streams again by itself. Samples arrive
+   * as `telemetry` events. Calling it again with the same interval does nothing.
+   */
+  startTelemetry(intervalMs = 1000): void {
+    if (this.closed) return;
+    if (this.telemetryWish?.intervalMs === intervalMs) return;
+    this.telemetryWish = { intervalMs, id: undefined, subscribing: false };
+    void this.subscribeTelemetry();
+  }
+
+  /** Ends the stream: no `telemetry` event follows, and the host stops sampling for this connection. */
+  async stopTelemetry(): Promise<void> {
+    const wish = this.telemetryWish;
+    this.telemetryWish = undefined;
+    if (wish?.id === undefined || this.socket?.readyState !== WebSocket.OPEN) return;
+    await this.send(this.socket, { type: "unsubscribe_telemetry" }, 10_000).catch(() => {});
+  }
+
   /**
    * Sends one request, connecting first if needed, and resolves with its reply (errors reject).
    * A request whose connection drops is sent once more after reconnecting: no host request
@@ -90,6 +136,7 @@ export class HostClient extends TypedEvents<ClientEvents> {
 
   close(): void {
     this.closed = true;
+    this.telemetryWish = undefined;
     this.socket?.close();
     this.failPending(new HostError("disconnected", "client closed"));
   }
@@ -115,6 +162,30 @@ export class HostClient extends TypedEvents<ClientEvents> {
         reject(new HostError("disconnected", error.message));
       });
     });
+  }
+
+  /** Subscribes on the current connection, connecting (and retrying with back-off) until it can or nobody wants it. */
+  private async subscribeTelemetry(): Promise<void> {
+    const wish = this.telemetryWish;
+    if (!wish || wish.subscribing) return;
+    wish.subscribing = true;
+    try {
+      while (this.telemetryWish === wish && !this.closed) {
+        try {
+          const socket = await this.connection();
+          if (this.telemetryWish !== wish) return;
+          const id = randomUUID();
+          wish.id = id;
+          socket.send(JSON.stringify({ type: "subscribe_telemetry", id, interval_ms: wish.intervalMs }));
+          this.telemetryBackoff.reset();
+          return;
+        } catch {
+          await sleep(this.telemetryBackoff.next());
+        }
+      }
+    } finally {
+      wish.subscribing = false;
+    }
   }
 
   private async connection(): Promise<WebSocket> {
@@ -160,6 +231,12 @@ export class HostClient extends TypedEvents<ClientEvents> {
       if (this.socket === socket) this.socket = undefined;
       this.failPending(new HostError("disconnected", `connection closed (${code} ${reason.toString()})`));
       this.emit("disconnected", { reason: `${code}` });
+      // The stream died with the connection: reconnect (to the restarted host) and subscribe again.
+      const wish = this.telemetryWish;
+      if (wish && wish.id !== undefined && !this.closed) {
+        wish.id = undefined;
+        void this.subscribeTelemetry();
+      }
     });
     socket.on("error", () => {});
     try {
@@ -189,6 +266,16 @@ export class HostClient extends TypedEvents<ClientEvents> {
       return;
     }
     if (parsed.id === null) return;
+    const wish = this.telemetryWish;
+    if (wish?.id !== undefined && parsed.id === wish.id) {
+      if (parsed.type === "telemetry") this.emit("telemetry", parsed);
+      else if (parsed.type === "error") {
+        // The host ended the stream; the next reconnection (or startTelemetry after stopTelemetry) tries again.
+        wish.id = undefined;
+        this.emit("telemetryError", { code: parsed.code, message: parsed.message });
+      }
+      return;
+    }
     const pending = this.pending.get(parsed.id);
     if (!pending) return;
     this.pending.delete(parsed.id);

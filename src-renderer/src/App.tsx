@@ -11,12 +11,14 @@ import { PlanView } from "./components/PlanView";
 import { RunOutcome } from "./components/RunOutcome";
 import { RunProgress } from "./components/RunProgress";
 import { SettingsView } from "./components/SettingsView";
+import { VramPanel } from "./components/VramPanel";
 import { focusInstruction } from "./focus";
 import { overlayWindow } from "./overlay-window";
 import { appStore, useApp } from "./state/hooks";
 import { connectStore } from "./state/store";
 import { useOverlayKeys } from "./use-overlay-keys";
 import { useTheme } from "./use-theme";
+import { useVramKeys } from "./use-vram-keys";
 
 export function App() {
   const store = appStore();
@@ -32,6 +34,7 @@ export function App() {
     [store],
   );
   useOverlayKeys(store);
+  useVramKeys(store);
   useTheme(theme);
 
   return (
@@ -39,7 +42,7 @@ export function App() {
       <OverlayHeader />
       <HostBanner />
       <Notice />
-      {view === "settings" ? <SettingsView /> : <RunView />}
+      {view === "settings" ? <SettingsView /> : view === "vram" ? <VramPanel /> : <RunView />}
     </main>
   );
 }

@@ -5,7 +5,7 @@ import type { AppStore } from "./state/store";
 
 /**
  * Escape outside the confirmation dialog (which answers it as Stop): cancels
- * a running instruction; otherwise closes settings; otherwise hides the
+ * a running instruction; otherwise closes settings or the VRAM panel; otherwise hides the
  * overlay in Electron, or, in the headless browser where there is no window
  * to hide, clears the box and the finished run.
  */
@@ -18,7 +18,7 @@ export function useOverlayKeys(store: AppStore): void {
       event.preventDefault();
       if (isActive(state.run)) {
         void state.cancelRun();
-      } else if (state.view === "settings") {
+      } else if (state.view !== "run") {
         state.showView("run");
       } else {
         const overlay = overlayWindow();

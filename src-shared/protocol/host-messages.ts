@@ -9,6 +9,22 @@
  */
 import { z } from "zod";
 import { ElementKind } from "../bridge-api";
+import { requestId } from "./fields";
+import { GpuProcess, GpuTelemetry, ModelMemory, SystemMemory, Telemetry } from "./telemetry";
+import { PlannedGpu, PlannedShare, PlannerLayout, PlanVram, VramPlan } from "./vram-plan";
+
+export {
+  GpuProcess,
+  GpuTelemetry,
+  ModelMemory,
+  PlannedGpu,
+  PlannedShare,
+  PlannerLayout,
+  PlanVram,
+  SystemMemory,
+  Telemetry,
+  VramPlan,
+};
 
 export const PROTOCOL_VERSION = 1;
 
@@ -21,8 +37,6 @@ export const LIMITS = {
   /** Observe requests one connection may have in progress or waiting; each holds a decoded image. */
   maxObservesInFlight: 2,
 } as const;
-
-const requestId = z.string().min(1).max(64);
 
 /** A rectangle in pixels of the image that was sent (origin top-left). */
 export const ImageBox = z
@@ -96,6 +110,7 @@ export const ClientMessage = z.discriminatedUnion("type", [
   Observe,
   SubscribeTelemetry,
   UnsubscribeTelemetry,
+  PlanVram,
 ]);
 
 export const HelloOk = z
@@ -156,69 +171,6 @@ export const ObserveResult = z
   })
   .strict();
 
-const byteCount = z.number().int().nonnegative();
-
-/** A process using a GPU; `used_bytes` is null where the driver does not say. */
-export const GpuProcess = z
-  .object({
-    pid: z.number().int().nonnegative(),
-    used_bytes: byteCount.nullable(),
-  })
-  .strict();
-
-/** One GPU as NVML sees it. A null figure is one this GPU or driver does not report. */
-export const GpuTelemetry = z
-  .object({
-    index: z.number().int().nonnegative(),
-    name: z.string(),
-    uuid: z.string(),
-    memory_used_bytes: byteCount,
-    memory_total_bytes: byteCount,
-    utilization_percent: z.number().min(0).max(100).nullable(),
-    temperature_c: z.number().nullable(),
-    power_w: z.number().nonnegative().nullable(),
-    power_limit_w: z.number().nonnegative().nullable(),
-    sm_clock_mhz: z.number().nonnegative().nullable(),
-    mem_clock_mhz: z.number().nonnegative().nullable(),
-    processes: z.array(GpuProcess),
-  })
-  .strict();
-
-export const SystemMemory = z
-  .object({
-    memory_used_bytes: byteCount,
-    memory_total_bytes: byteCount,
-  })
-  .strict();
-
-/** What a loaded model holds on one device, as the host's model loader reported it. */
-export const ModelMemory = z
-  .object({
-    role: z.string().min(1),
-    model_id: z.string().min(1),
-    /** "cpu" or "cuda:N". */
-    device: z.string().min(1),
-    bytes: byteCount,
-  })
-  .strict();
-
-/** One telemetry sample, sent on the stream that `subscribe_telemetry` request `id` started. */
-export const Telemetry = z
-  .object({
-    type: z.literal("telemetry"),
-    id: requestId,
-    /** nvml: live GPUs; system: no NVIDIA GPU (see `reason`), system memory only; replay: a recorded NVML stream. */
-    source: z.enum(["nvml", "system", "replay"]),
-    /** Why there are no GPU figures, in words for the user. */
-    reason: z.string().optional(),
-    /** Unix time of the sample, in milliseconds. */
-    time_ms: z.number().nonnegative(),
-    gpus: z.array(GpuTelemetry),
-    system: SystemMemory,
-    models: z.array(ModelMemory),
-  })
-  .strict();
-
 /** Answers `unsubscribe_telemetry`: no `telemetry` message of this connection follows it. */
 export const TelemetryStopped = z
   .object({
@@ -238,6 +190,8 @@ export const ErrorCode = z.enum([
   "busy",
   /** The host cannot sample telemetry (e.g. its SIGHTLINE_TELEMETRY_REPLAY recording is unreadable). */
   "telemetry_unavailable",
+  /** `plan_vram` named a profile the host's catalog does not have. */
+  "unknown_profile",
   "internal",
 ]);
 
@@ -257,6 +211,7 @@ export const HostMessage = z.discriminatedUnion("type", [
   ObserveResult,
   Telemetry,
   TelemetryStopped,
+  VramPlan,
   ErrorMessage,
 ]);
 
@@ -269,8 +224,6 @@ export type TextLine = z.infer<typeof TextLine>;
 export type Element = z.infer<typeof Element>;
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export type SubscribeTelemetry = z.infer<typeof SubscribeTelemetry>;
-export type Telemetry = z.infer<typeof Telemetry>;
-export type GpuTelemetry = z.infer<typeof GpuTelemetry>;
 
 /** The named definitions exported to JSON Schema and Python, in a stable order. */
 export const PROTOCOL_DEFINITIONS = {
@@ -292,5 +245,10 @@ export const PROTOCOL_DEFINITIONS = {
   ModelMemory,
   Telemetry,
   TelemetryStopped,
+  PlanVram,
+  PlannerLayout,
+  PlannedShare,
+  PlannedGpu,
+  VramPlan,
   ErrorMessage,
 } as const;

@@ -15,6 +15,9 @@ const handlers: ApiHandlers = {
   getRunScreenshot: unused,
   getSettings: unused,
   updateSettings: unused,
+  watchTelemetry: unused,
+  unwatchTelemetry: unused,
+  getVramPlan: unused,
 };
 
 describe("dispatchCall", () => {

@@ -197,9 +197,11 @@ describe("the renderer store", () => {
   it("turns tray views this build lacks into a notice", () => {
     const { api } = fakeApi({});
     const store = createAppStore({ api, storage: memoryStorage() });
-    store.getState().showView("vram");
+    store.getState().showView("record");
     expect(store.getState().view).toBe("run");
-    expect(store.getState().notice).toContain("VRAM");
+    expect(store.getState().notice).toContain("recording");
+    store.getState().showView("vram");
+    expect(store.getState()).toMatchObject({ view: "vram", notice: undefined });
     store.getState().showView("settings");
     expect(store.getState()).toMatchObject({ view: "settings", notice: undefined });
   });

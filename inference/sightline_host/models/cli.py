@@ -265,8 +265,8 @@ def _remove(store: ModelStore, models: Sequence[str], as_json: bool, out: TextIO
 
 def detect_gpus() -> tuple[list[GpuSpec], str | None]:
     """The GPUs NVML sees (free memory as NVML reports it), or none and the reason."""
-    from sightline_host.models.vram import GpuSpec  # noqa: PLC0415
     from sightline_host.telemetry.nvml_source import NvmlSource, NvmlUnavailable  # noqa: PLC0415
+    from sightline_host.vram_request import gpus_from_snapshot  # noqa: PLC0415
 
     try:
         source = NvmlSource()
@@ -276,11 +276,7 @@ def detect_gpus() -> tuple[list[GpuSpec], str | None]:
         snapshot = source.sample()
     finally:
         source.close()
-    gpus = [
-        GpuSpec(g.index, g.name, g.memory_total_bytes, max(0, g.memory_total_bytes - g.memory_used_bytes))
-        for g in snapshot.gpus
-    ]
-    return gpus, None
+    return gpus_from_snapshot(snapshot), None
 
 
 def _plan(store: ModelStore, profile_id: str, gpus_text: str | None, as_json: bool, out: TextIO, err: TextIO) -> int:

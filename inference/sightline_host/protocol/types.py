@@ -143,12 +143,78 @@ class TelemetryStopped(TypedDict):
     id: str
 
 
+class PlanVram(TypedDict):
+    type: Literal["plan_vram"]
+    id: str
+    profile: str
+
+
+class PlannerLayout(TypedDict):
+    model_id: str
+    tensor: int
+    pipeline: int
+    context: int
+    batch: int
+    kv_dtype: str
+    gpus: list[int]
+    stage_layers: list[int]
+
+
+class PlannedShare(TypedDict):
+    role: str
+    model_id: str
+    weights_bytes: int
+    kv_cache_bytes: int
+    activations_bytes: int
+    workspace_bytes: int
+    total_bytes: int
+    detail: str
+
+
+class PlannedGpu(TypedDict):
+    index: int
+    name: str
+    total_bytes: int
+    free_bytes: int
+    shares: list[PlannedShare]
+    cuda_context_bytes: int
+    comm_bytes: int
+    fragmentation_bytes: int
+    used_bytes: int
+    headroom_bytes: int
+    fits: bool
+
+
+class VramPlanPlacementsItem(TypedDict):
+    role: str
+    gpus: list[int]
+
+
+class VramPlan(TypedDict):
+    type: Literal["vram_plan"]
+    id: str
+    profile: str
+    gpus_from: Literal["nvml", "system", "replay"]
+    no_gpu_reason: NotRequired[str]
+    outcome: Literal["fits", "fits_with_changes", "does_not_fit"]
+    verdict: str
+    requested: PlannerLayout | None
+    requested_problems: list[str]
+    chosen: PlannerLayout | None
+    changes: list[str]
+    gpus: list[PlannedGpu]
+    placements: list[VramPlanPlacementsItem]
+    unplaced: list[str]
+    cpu: list[PlannedShare]
+    lines: list[str]
+
+
 class ErrorMessage(TypedDict):
     type: Literal["error"]
     id: str | None
-    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "telemetry_unavailable", "internal"]
+    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "telemetry_unavailable", "unknown_profile", "internal"]
     message: str
 
 
-ClientMessage = Hello | Ping | Observe | SubscribeTelemetry | UnsubscribeTelemetry
-HostMessage = HelloOk | Pong | ObserveResult | Telemetry | TelemetryStopped | ErrorMessage
+ClientMessage = Hello | Ping | Observe | SubscribeTelemetry | UnsubscribeTelemetry | PlanVram
+HostMessage = HelloOk | Pong | ObserveResult | Telemetry | TelemetryStopped | VramPlan | ErrorMessage

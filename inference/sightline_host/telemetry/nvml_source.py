@@ -21,6 +21,7 @@ from sightline_host.telemetry.accounting import ACCOUNTING, ModelAccounting
 from sightline_host.telemetry.snapshot import (
     GpuProcess,
     GpuSample,
+    ModelHolding,
     SourceKind,
     SystemMemory,
     TelemetrySnapshot,
@@ -197,7 +198,29 @@ def snapshot_from_raw(
     if time_ms is None:
         time_ms = float(stamp) * 1000 if isinstance(stamp, (int, float)) else time.time() * 1000
     reason = None if gpus else "NVML works but found no NVIDIA GPU"
-    return TelemetrySnapshot(source, time_ms, gpus, system, accounting.holdings(), reason)
+    return TelemetrySnapshot(source, time_ms, gpus, system, _models(raw, accounting, where), reason)
+
+
+def _models(raw: Mapping[str, Any], accounting: ModelAccounting, where: str) -> tuple[ModelHolding, ...]:
+    """The live accounting, plus what a record says its recording process's accounting held (an optional
+    ``models`` list of ``{role, model_id, device, bytes}``): a recording made beside a model loader replays
+    with the models that held its memory. Live entries win over recorded ones of the same role, model and device."""
+    live = accounting.holdings()
+    recorded = raw.get("models")
+    if recorded is None:
+        return live
+    if not isinstance(recorded, list):
+        raise RawRecordError(f"{where}: models is not a list")
+    merged: dict[tuple[str, str, str], ModelHolding] = {}
+    for i, m in enumerate(recorded):
+        ok = isinstance(m, dict) and all(isinstance(m.get(k), str) and m[k] for k in ("role", "model_id", "device"))
+        size = m.get("bytes") if isinstance(m, dict) else None
+        if not ok or isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise RawRecordError(f"{where}: models[{i}] needs role, model_id, device and bytes ({m!r})")
+        merged[(m["role"], m["model_id"], m["device"])] = ModelHolding(m["role"], m["model_id"], m["device"], size)
+    for h in live:
+        merged[(h.role, h.model_id, h.device)] = h
+    return tuple(sorted(merged.values(), key=lambda h: (h.device, h.role, h.model_id)))
 
 
 class NvmlSource:

@@ -2,7 +2,8 @@
 
 Each :meth:`ReplaySource.sample` returns the next record, converted by the same code a live GPU's samples go
 through, stamped with the current time; at the end it starts again from the first record. Models come from
-the live accounting registry, not from the recording.
+the live accounting registry, plus those a record lists itself (its optional ``models``: what the recording
+process's own accounting held then; see :func:`~sightline_host.telemetry.nvml_source.snapshot_from_raw`).
 """
 
 from __future__ import annotations

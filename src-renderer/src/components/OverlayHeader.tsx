@@ -1,7 +1,7 @@
 import { hostShortText, hostText } from "../format/status-text";
 import { useApp } from "../state/hooks";
 
-/** Title, the model profile in use, the host's state and the way into settings. */
+/** Title, the model profile in use, the host's state and the ways into the VRAM panel and settings. */
 export function OverlayHeader() {
   const host = useApp((s) => s.host);
   const profile = useApp((s) => s.settings?.profile);
@@ -17,6 +17,16 @@ export function OverlayHeader() {
       <span data-testid="host-status" className={`host host-${host.phase}`} title={hostText(host)}>
         {hostShortText(host)}
       </span>
+      <button
+        type="button"
+        className="ghost"
+        aria-pressed={view === "vram"}
+        aria-keyshortcuts="Alt+V"
+        title="GPU memory, utilization and whether the model profile fits (Alt+V)"
+        onClick={() => showView(view === "vram" ? "run" : "vram")}
+      >
+        {view === "vram" ? "Close VRAM" : "VRAM"}
+      </button>
       <button
         type="button"
         className="ghost"

@@ -5,12 +5,13 @@ import type { HistorySlice } from "./history-slice";
 import type { HostSlice } from "./host-slice";
 import type { RunSlice } from "./run-slice";
 import type { SettingsSlice } from "./settings-slice";
+import type { TelemetrySlice } from "./telemetry-slice";
 import type { ViewSlice } from "./view-slice";
 
 /** What the store needs from outside: the API and somewhere to keep the history. Fakes in the unit tests. */
 export type AppDeps = { api: SightlineApi; storage: KeyValueStorage };
 
-export type AppState = HostSlice & HistorySlice & RunSlice & SettingsSlice & ViewSlice;
+export type AppState = HostSlice & HistorySlice & RunSlice & SettingsSlice & TelemetrySlice & ViewSlice;
 
 export type SliceCreator<Slice> = (
   set: StoreApi<AppState>["setState"],

@@ -1,6 +1,6 @@
 /**
  * The renderer's state: one zustand store made of slices (host, history, run,
- * settings, view). Plain modules with the API injected, so vitest drives them
+ * settings, telemetry, view). Plain modules with the API injected, so vitest drives them
  * without a browser; React reads them through hooks.ts.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
@@ -9,6 +9,7 @@ import { createHostSlice } from "./host-slice";
 import { createRunSlice } from "./run-slice";
 import { createSettingsSlice } from "./settings-slice";
 import type { AppDeps, AppState } from "./slice";
+import { createTelemetrySlice } from "./telemetry-slice";
 import { createViewSlice } from "./view-slice";
 
 export type { AppDeps, AppState } from "./slice";
@@ -20,6 +21,7 @@ export function createAppStore(deps: AppDeps): AppStore {
     ...createHistorySlice(set, get, deps),
     ...createRunSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
+    ...createTelemetrySlice(set, get, deps),
     ...createViewSlice(set, get, deps),
   }));
 }
@@ -29,6 +31,8 @@ export function connectStore(store: AppStore, api: AppDeps["api"]): () => void {
   const offs = [
     api.on("hostStatus", (status) => store.getState().setHost(status)),
     api.on("run", (state) => store.getState().receiveRun(state)),
+    api.on("telemetry", (sample) => store.getState().receiveTelemetry(sample)),
+    api.on("telemetryError", (error) => store.getState().setTelemetryError(error)),
   ];
   api
     .call("getHostStatus", {})
