@@ -74,7 +74,7 @@ describe("the embedded planner through the host's OpenAI-compatible endpoint", (
       { signal: new AbortController().signal },
     );
     expect(Plan.safeParse(plan).success).toBe(true);
-  });
+  }, 180_000); // a prompt that fills the context: a few seconds on an idle 2-core machine, far more on a busy one
 
   it("rejects an answer cut short by the token limit instead of running half a plan", async () => {
     const planner = new OpenAiPlanner({ endpoint, maxTokens: 12 });
