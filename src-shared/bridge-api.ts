@@ -147,7 +147,8 @@ export const Settings = z
     hotkeys: z
       .object({
         overlay: z.string().min(1).default("CommandOrControl+Shift+Space"),
-        killSwitch: z.string().min(1).default("CommandOrControl+Shift+Escape"),
+        // Not Ctrl+Shift+Escape: Windows opens the Task Manager on it.
+        killSwitch: z.string().min(1).default("CommandOrControl+Alt+Escape"),
         record: z.string().min(1).default("CommandOrControl+Shift+R"),
       })
       .strict()

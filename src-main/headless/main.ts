@@ -4,7 +4,7 @@
  * WebSocket. Prints one JSON line `{"event":"ready","url":...}` on stdout.
  */
 import { join, resolve } from "node:path";
-import { KillSwitch } from "../actions/kill-switch";
+import { DEFAULT_KILL_HOTKEY, type Hotkey, hotkeyFromAccelerator, KillSwitch } from "../actions/kill-switch";
 import { projectRoot } from "../host/python-env";
 import { Services } from "../services";
 import { startBridgeServer } from "./bridge-server";
@@ -24,10 +24,21 @@ function armKillSwitch(killSwitch: KillSwitch): AbortSignal {
   }
 }
 
+/** The kill switch's hotkey from the settings; the default where the setting names a key the hook cannot see. */
+function killHotkey(services: Services | undefined): Hotkey {
+  const accelerator = services?.settings.peek().hotkeys.killSwitch;
+  try {
+    return accelerator ? hotkeyFromAccelerator(accelerator) : DEFAULT_KILL_HOTKEY;
+  } catch {
+    return DEFAULT_KILL_HOTKEY;
+  }
+}
+
 async function main(): Promise<void> {
   const root = projectRoot();
-  const killSwitch = new KillSwitch();
-  const services = new Services({ root, killSignal: () => armKillSwitch(killSwitch) });
+  let services: Services | undefined;
+  const killSwitch = new KillSwitch(() => killHotkey(services));
+  services = new Services({ root, killSignal: () => armKillSwitch(killSwitch) });
   const port = Number(argValue("--port") ?? process.env.SIGHTLINE_PORT ?? 0);
   const bridge = await startBridgeServer({
     services,
