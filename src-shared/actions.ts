@@ -73,3 +73,6 @@ export type Target = z.infer<typeof Target>;
 export type Action = z.infer<typeof Action>;
 export type ActionType = Action["type"];
 export type MouseButton = z.infer<typeof MouseButton>;
+
+/** The risk reason the policy gives a step that types into a password-like field; the UI masks such text. */
+export const SECRET_FIELD_REASON = "types into a password-like field";

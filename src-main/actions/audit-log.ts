@@ -14,6 +14,16 @@ export type AuditEntry = {
   detail?: string;
 };
 
+/**
+ * What the audit log keeps of an action: everything but typed text, which is
+ * replaced by its length (a typed password or message must not sit in a log
+ * file in clear; the log proves that typing happened, where, and how much).
+ */
+export function auditedAction(action: Action): Action {
+  if (action.type !== "type") return action;
+  return { ...action, text: `[${[...action.text].length} characters]` };
+}
+
 /** One JSON object per line, appended as each action finishes, so a crash loses at most the line in flight. */
 export class AuditLog {
   private ready: Promise<unknown> | undefined;
@@ -23,6 +33,7 @@ export class AuditLog {
   async append(entry: AuditEntry): Promise<void> {
     this.ready ??= mkdir(dirname(this.path), { recursive: true });
     await this.ready;
-    await appendFile(this.path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+    const line = JSON.stringify({ ...entry, action: auditedAction(entry.action) });
+    await appendFile(this.path, `${line}\n`, { mode: 0o600 });
   }
 }

@@ -1,4 +1,5 @@
 import { UiohookKey, type UiohookKeyboardEvent, uIOhook } from "uiohook-napi";
+import { acquireUiohook } from "../recording/uiohook-lease";
 
 export type Hotkey = { key: keyof typeof UiohookKey; ctrl?: boolean; alt?: boolean; shift?: boolean; meta?: boolean };
 
@@ -74,7 +75,7 @@ export function matchesHotkey(event: UiohookKeyboardEvent, hotkey: Hotkey): bool
  */
 export class KillSwitch {
   private controller = new AbortController();
-  private started = false;
+  private release: (() => void) | undefined;
   private readonly onKey = (event: UiohookKeyboardEvent) => {
     if (matchesHotkey(event, this.hotkey())) this.trigger("kill-switch hotkey");
   };
@@ -85,10 +86,10 @@ export class KillSwitch {
   /** The signal for the next run; a fresh one once the previous run was stopped. */
   arm(): AbortSignal {
     if (this.controller.signal.aborted) this.controller = new AbortController();
-    if (!this.started) {
+    if (!this.release) {
       uIOhook.on("keydown", this.onKey);
-      uIOhook.start();
-      this.started = true;
+      // One hook per process: a lease, so that a recording ending does not stop the kill switch's hook.
+      this.release = acquireUiohook();
     }
     return this.controller.signal;
   }
@@ -98,9 +99,9 @@ export class KillSwitch {
   }
 
   dispose(): void {
-    if (!this.started) return;
+    if (!this.release) return;
     uIOhook.off("keydown", this.onKey);
-    uIOhook.stop();
-    this.started = false;
+    this.release();
+    this.release = undefined;
   }
 }

@@ -2,7 +2,7 @@
  * Which actions may be confirmed together and which must always ask on their
  * own. Pure: the same action in the same context always gets the same verdict.
  */
-import type { Action } from "../../src-shared/actions";
+import { type Action, SECRET_FIELD_REASON } from "../../src-shared/actions";
 
 export type RiskLevel = "none" | "low" | "high";
 export type Risk = { level: RiskLevel; reasons: string[] };
@@ -65,7 +65,7 @@ export function assessRisk(action: Action, context: ActionContext = {}): Risk {
 
   if (action.type === "type") {
     if (context.secretField || (context.targetText && SECRET.test(context.targetText))) {
-      reasons.push("types into a password-like field");
+      reasons.push(SECRET_FIELD_REASON);
     }
     if (/[\n\r]/.test(action.text)) reasons.push("the text contains a line break, which may submit");
   }

@@ -3,9 +3,7 @@ import { uIOhook } from "uiohook-napi";
 /**
  * uiohook is one process-wide hook: a second `start()` is not supported and one
  * `stop()` stops it for every listener. Holders take a lease instead, and the
- * hook runs while any lease is held. (The kill switch in actions/ still starts
- * and stops the hook itself; it should move to this lease so a recording and
- * a plan run can share the hook.)
+ * hook runs while any lease is held: the kill switch and a recording share it.
  */
 let holders = 0;
 

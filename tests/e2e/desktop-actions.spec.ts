@@ -128,6 +128,9 @@ test("a confirmed plan fills the form; the audit log records every action", asyn
   expect(lines).toHaveLength(9);
   expect(lines[1]).toMatchObject({ action: { type: "click" }, outcome: "done", screenshotSha256: "ab".repeat(32) });
   expect(lines[1].points[0].x).toBeCloseTo((await spot("#agree")).x, 0);
+  // What was typed is not in the log, only how much of it.
+  expect(readFileSync(audit.path, "utf8")).not.toContain(NAME);
+  expect(lines.find((l) => l.action.type === "type")?.action.text).toBe(`[${[...NAME].length} characters]`);
 });
 
 test("the same plan, unconfirmed, changes nothing", async () => {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef } from "react";
 import type { Decision, RunStep, ScreenElement } from "../../../src-shared/bridge-api";
 import { focusInstruction } from "../focus";
-import { describeAction, describeTarget } from "../format/describe-action";
+import { describeAction, describeTarget, isSecretStep } from "../format/describe-action";
 import { withEmphasis } from "../format/emphasis";
 import { useApp } from "../state/hooks";
 import { canConfirmLowRiskRest, stepsAwaitingDecision } from "../state/run-logic";
@@ -156,7 +156,7 @@ function ConfirmStep({
   screenshot: RunScreenshot | undefined;
 }) {
   const target = describeTarget(step.action, elements);
-  const action = describeAction(step.action);
+  const action = describeAction(step.action, { secret: isSecretStep(step) });
   return (
     <article className="confirm-step" data-testid="confirm-step" data-risk={step.risk.level}>
       <RiskReasons risk={step.risk} />

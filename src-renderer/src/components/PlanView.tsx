@@ -1,5 +1,5 @@
 import type { RunStep, ScreenElement } from "../../../src-shared/bridge-api";
-import { describeAction, describeTarget } from "../format/describe-action";
+import { describeAction, describeTarget, isSecretStep } from "../format/describe-action";
 import { withEmphasis } from "../format/emphasis";
 import { useApp } from "../state/hooks";
 import { type ShownStepStatus, shownStepStatus } from "../state/run-logic";
@@ -70,7 +70,7 @@ function PlanStepItem({ step, status, total, elements, replanned }: PlanStepItem
         ) : null}
         <p className="step-description">{withEmphasis(step.description)}</p>
         <p className="step-action" data-testid="step-action">
-          {describeAction(step.action)}
+          {describeAction(step.action, { secret: isSecretStep(step) })}
           {target ? <span className="muted"> · target: {target}</span> : null}
         </p>
         <RiskReasons risk={step.risk} />

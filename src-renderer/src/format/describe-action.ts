@@ -1,5 +1,5 @@
 /** Actions in words the user can check before confirming: "Click element #12", "Type “Grüße”". */
-import type { Action, Target } from "../../../src-shared/actions";
+import { type Action, SECRET_FIELD_REASON, type Target } from "../../../src-shared/actions";
 import type { ScreenElement } from "../../../src-shared/bridge-api";
 
 const KEY_NAMES: Record<string, string> = {
@@ -50,7 +50,12 @@ function waitWords(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }
 
-export function describeAction(action: Action): string {
+/** Whether a step's typed text is a secret that the UI shows masked. */
+export function isSecretStep(step: { risk: { reasons: readonly string[] } }): boolean {
+  return step.risk.reasons.includes(SECRET_FIELD_REASON);
+}
+
+export function describeAction(action: Action, { secret = false }: { secret?: boolean } = {}): string {
   switch (action.type) {
     case "click": {
       const verb = action.count === 2 ? "Double-click" : "Click";
@@ -64,7 +69,7 @@ export function describeAction(action: Action): string {
     case "scroll":
       return `Scroll ${scrollWords(action.dx, action.dy)}${action.target ? ` at ${targetLabel(action.target)}` : ""}`;
     case "type":
-      return `Type ${quoteText(action.text)}${action.target ? ` into ${targetLabel(action.target)}` : ""}`;
+      return `Type ${secret ? `${"•".repeat(Math.min(12, [...action.text].length))} (hidden)` : quoteText(action.text)}${action.target ? ` into ${targetLabel(action.target)}` : ""}`;
     case "key":
       return `Press ${action.keys.map(keyLabel).join("+")}`;
     case "wait":
