@@ -15,6 +15,7 @@ from sightline_host import __version__
 from sightline_host.auth import bearer_matches
 from sightline_host.models.catalog import CatalogError, load_catalog
 from sightline_host.ocr import OcrEngine
+from sightline_host.planner.lifecycle_api import create_lifecycle_router
 from sightline_host.planner.openai_api import create_openai_router
 from sightline_host.planner.registry import ChatModels
 from sightline_host.protocol import PROTOCOL_VERSION
@@ -87,4 +88,5 @@ def create_app(token: str, ocr: OcrEngine | None = None, chat_models: ChatModels
 
     if chat is not None:
         app.include_router(create_openai_router(chat))
+        app.include_router(create_lifecycle_router(chat))
     return app

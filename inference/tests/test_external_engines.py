@@ -157,9 +157,7 @@ def test_the_host_starts_serves_restarts_and_stops_a_real_llama_cpp_server(catal
     finally:
         models.close()
     assert not process.alive()
-    with pytest.raises(EngineError) as stopped:
-        _ask(models)
-    assert stopped.value.code == "engine_unavailable"
+    assert models.loaded() == []  # unloaded with the host; a later request would start a fresh engine
 
 
 def test_an_engine_that_dies_at_start_up_says_why(catalog: Catalog) -> None:

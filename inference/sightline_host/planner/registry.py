@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sightline_host.models.catalog import (
 )
 from sightline_host.models.vram import GpuSpec
 from sightline_host.planner.chat_types import ChatEngine, EngineError
+from sightline_host.telemetry.accounting import ACCOUNTING
 
 if TYPE_CHECKING:
     from sightline_host.planner.external.process import EngineProcess
@@ -86,7 +88,7 @@ class ChatModels:
         self._resolve = resolve
         self._gpus = gpus or _detected_gpus
         self._engines: dict[str, ChatEngine] = {}
-        self._external: list[EngineProcess] = []
+        self._processes: dict[str, EngineProcess] = {}
         self._lock = threading.Lock()
         self.served: list[ServedModel] = []
         for role in ("planner", "vlm"):
@@ -105,11 +107,38 @@ class ChatModels:
         raise EngineError("model_not_found", f"no model {name!r} is served here (served: {known})", 404)
 
     def engine(self, name: str) -> ChatEngine:
+        """The model's engine, loaded on first use (see `load`)."""
         model = self.find(name)
         with self._lock:
-            if model.id not in self._engines and model.assignment.serve.engine != "in-process":
-                self._engines[model.id] = self._start_external(model)
             if model.id not in self._engines:
+                self._engines[model.id] = self._load(model)
+            return self._engines[model.id]
+
+    def load(self, name: str) -> ServedModel:
+        """Loads the model now (rather than on its first request) and accounts for its memory."""
+        self.engine(name)
+        return self.find(name)
+
+    def unload(self, name: str) -> bool:
+        """Frees the model (stops its external engine); the next request loads it again. False if not loaded."""
+        model = self.find(name)
+        with self._lock:
+            engine = self._engines.pop(model.id, None)
+            process = self._processes.pop(model.id, None)
+        if process is not None:
+            process.stop()
+        ACCOUNTING.unregister(model.role, model.id)
+        return engine is not None
+
+    def loaded(self) -> list[str]:
+        with self._lock:
+            return list(self._engines)
+
+    def _load(self, model: ServedModel) -> ChatEngine:
+        try:
+            if model.assignment.serve.engine != "in-process":
+                engine = self._start_external(model)
+            else:
                 factory = self._factories.get(model.manifest.runtime.engine)
                 if factory is None:
                     raise EngineError(
@@ -117,8 +146,24 @@ class ChatModels:
                         f"{model.id} needs the {model.manifest.runtime.engine} engine, which this host cannot run",
                         503,
                     )
-                self._engines[model.id] = factory(model, self._resolve(model.manifest))
-            return self._engines[model.id]
+                engine = factory(model, self._resolve(model.manifest))
+        except MemoryError as error:
+            raise _out_of_memory(model, error) from error
+        except RuntimeError as error:
+            if not _OOM_TEXT.search(str(error)):
+                raise
+            raise _out_of_memory(model, error) from error
+        self._account(model)
+        return engine
+
+    def _account(self, model: ServedModel) -> None:
+        # In-process engines here run on the CPU; an external engine's memory is on the GPUs the plan gave it.
+        weights = sum(f.size_bytes or 0 for f in model.manifest.files)
+        process = self._processes.get(model.id)
+        gpus = process.spec.env.get("CUDA_VISIBLE_DEVICES", "") if process else ""
+        devices = [f"cuda:{g}" for g in gpus.split(",") if g] or ["cpu"]
+        for device in devices:
+            ACCOUNTING.register(model.role, model.id, device, weights // len(devices))
 
     def _start_external(self, model: ServedModel) -> ChatEngine:
         # Imported here: a host whose profile runs everything in-process never needs them.
@@ -130,15 +175,26 @@ class ChatModels:
         except LaunchRefused as error:
             raise EngineError("does_not_fit", f"{model.id} was not started: {error}", 503) from error
         engine, process = start_external(model.id, model.manifest, model.assignment, self._resolve, plan)
-        self._external.append(process)
+        self._processes[model.id] = process
         return engine
 
     def close(self) -> None:
-        """Stops the external engines this host started."""
-        with self._lock:
-            for process in self._external:
-                process.stop()
-            self._external.clear()
+        """Unloads every model and stops the external engines this host started."""
+        for name in self.loaded():
+            self.unload(name)
+
+
+_OOM_TEXT = re.compile(r"out of memory|failed to allocate|cannot allocate|unable to allocate", re.IGNORECASE)
+
+
+def _out_of_memory(model: ServedModel, error: BaseException) -> EngineError:
+    device = "the GPU" if model.assignment.device == "gpu" else "this machine"
+    return EngineError(
+        "out_of_memory",
+        f"{model.id} ({model.role}) does not fit in the memory free on {device} ({error}). The host keeps "
+        "serving; free memory, pick a smaller profile, or see `sightline-host models plan`.",
+        503,
+    )
 
 
 def _detected_gpus() -> list[GpuSpec]:
