@@ -1,5 +1,14 @@
 import { join } from "node:path";
-import type { ApiEvent, ApiHandlers, EventPayload, HostStatus } from "../src-shared/bridge-api";
+import type {
+  ApiEvent,
+  ApiHandlers,
+  EventPayload,
+  HostStatus,
+  RecordingStatus,
+  RecordingStepView,
+  RecordingSummaryView,
+  ScreenBox,
+} from "../src-shared/bridge-api";
 import { AuditLog } from "./actions/audit-log";
 import { ActionExecutor } from "./actions/executor";
 import { elementsFromObserve } from "./agent/observe";
@@ -12,6 +21,14 @@ import { toGeometry } from "./capture/geometry";
 import { HostClient } from "./host/client";
 import { hostPython, projectRoot } from "./host/python-env";
 import { type HostState, HostSupervisor } from "./host/supervisor";
+import { XdotoolActiveWindow } from "./recording/active-window";
+import { appInputFilter } from "./recording/app-ignore";
+import type { InputEventSource } from "./recording/input-events";
+import type { Recorder, RecorderDeps, RecorderState } from "./recording/recorder";
+import type { RecordedStep, RecordingManifest } from "./recording/recording-manifest";
+import { type RecordingSummary, RecordingsLibrary } from "./recording/recordings-library";
+import { toReplayPlan } from "./recording/replay-plan";
+import { ReplayPlanner } from "./recording/replay-planner";
 import { defaultConfigDir, SettingsStore } from "./settings/settings-store";
 import { TypedEvents } from "./util/typed-events";
 
@@ -31,7 +48,48 @@ export type ServicesOptions = {
   killSignal?: () => AbortSignal;
   /** How long one watchTelemetry call lasts (default TELEMETRY_LEASE_MS). */
   telemetryLeaseMs?: number;
+  /**
+   * The recorder's sources, for tests: global input (default: uiohook-napi, loaded on the first recording),
+   * capture (default: the display under the point), observe (default: the host's), the active window's title.
+   */
+  recorder?: Partial<Pick<RecorderDeps, "capture" | "observe" | "activeWindow" | "frames">> & {
+    input?: () => InputEventSource;
+  };
+  /** Sightline's own windows (desktop physical pixels): input on them is not recorded. */
+  ownWindows?: () => readonly ScreenBox[];
+  /** Opens a folder in the file manager (Electron's shell.openPath); absent in the headless entry. */
+  openFolder?: (folder: string) => Promise<boolean>;
 };
+
+/** A recorded step as the renderer shows it. */
+export function stepView(step: RecordedStep): RecordingStepView {
+  return {
+    index: step.index,
+    kind: step.kind,
+    sentence: step.sentence,
+    time: step.time,
+    ...(step.windowTitle ? { windowTitle: step.windowTitle } : {}),
+    ...(step.image ? { image: { file: step.image.file, width: step.image.width, height: step.image.height } } : {}),
+  };
+}
+
+export function summaryView(summary: RecordingSummary): RecordingSummaryView {
+  return {
+    id: summary.id,
+    title: summary.title,
+    ...(summary.createdAt ? { createdAt: summary.createdAt } : {}),
+    ...(summary.endedAt ? { endedAt: summary.endedAt } : {}),
+    status: summary.status,
+    stepCount: summary.stepCount,
+    folder: summary.folder,
+  };
+}
+
+export function recordingStatus(state: RecorderState): RecordingStatus {
+  if (state.phase === "idle") return { phase: "idle" };
+  const { phase, id, title, startedAt, steps, pending } = state;
+  return { phase, id, title, startedAt, steps, pending };
+}
 
 /** How long one watchTelemetry call keeps the host's telemetry stream running; renderers renew well before. */
 export const TELEMETRY_LEASE_MS = 15_000;
@@ -54,6 +112,10 @@ export class Services extends TypedEvents<ServiceEvents> {
   readonly runs: RunManager;
   readonly settings: SettingsStore;
   readonly handlers: ApiHandlers;
+  readonly recordings: RecordingsLibrary;
+  private recorder: Recorder | undefined;
+  /** Windows reported by the page that started the recording (the headless entry's tab). */
+  private pageWindows: ScreenBox[] = [];
   /** Renderers that want telemetry → when their lease ends (ms since the epoch). */
   private readonly telemetryWatchers = new Map<string, number>();
   private telemetryTimer: NodeJS.Timeout | undefined;
@@ -103,6 +165,101 @@ export class Services extends TypedEvents<ServiceEvents> {
       ...(options.killSignal ? { killSignal: options.killSignal } : {}),
     });
     this.runs.on("run", (state) => this.emit("run", state));
+    this.recordings = new RecordingsLibrary(join(configDir, "recordings"));
+    const log = options.log ?? ((line: string) => console.error(line));
+    const recorderOf = async (): Promise<Recorder> => {
+      if (this.recorder) return this.recorder;
+      // uiohook-napi is a native addon that needs a display: load it when the first recording starts.
+      const { Recorder } = await import("./recording/recorder");
+      const given = options.recorder ?? {};
+      const input = given.input?.() ?? new (await import("./recording/uiohook-input-source")).UiohookInputSource();
+      const recorder = new Recorder({
+        library: this.recordings,
+        input,
+        capture: given.capture ?? ((point) => captureDisplay(point ? { point } : {})),
+        observe:
+          given.observe ?? (async (capture) => elementsFromObserve(await this.client.observePng(capture.png), capture)),
+        activeWindow: given.activeWindow ?? new XdotoolActiveWindow(),
+        ...(given.frames ? { frames: given.frames } : {}),
+        ignore: appInputFilter({
+          ownWindows: () => [...(options.ownWindows?.() ?? []), ...this.pageWindows],
+          recordHotkey: () => this.settings.peek().hotkeys.record,
+        }),
+        log,
+      });
+      recorder.on("state", (state) => this.emit("recordingState", recordingStatus(state)));
+      recorder.on("step", ({ id, step }) => this.emit("recordingStep", { id, step: stepView(step) }));
+      recorder.on("problem", (problem) => this.emit("recordingProblem", problem));
+      this.recorder = recorder;
+      return recorder;
+    };
+    const summaryOf = async (manifest: RecordingManifest): Promise<RecordingSummaryView> => {
+      const found = (await this.recordings.list()).find((r) => r.id === manifest.id);
+      if (!found) throw Object.assign(new Error(`no recording ${manifest.id}`), { code: "unknown_recording" });
+      return summaryView(found);
+    };
+    const recordingHandlers: Pick<
+      ApiHandlers,
+      | "recordingStart"
+      | "recordingStop"
+      | "recordingState"
+      | "listRecordings"
+      | "getRecording"
+      | "renameRecording"
+      | "deleteRecording"
+      | "exportRecording"
+      | "openRecordingFolder"
+      | "getRecordingImage"
+      | "replayRecording"
+    > = {
+      recordingStart: async ({ title, ownWindow }) => {
+        const settings = await this.settings.get();
+        const recorder = await recorderOf();
+        if (recorder.state.phase !== "idle")
+          throw Object.assign(new Error("a recording is already running"), { code: "already_recording" });
+        this.pageWindows = ownWindow ? [ownWindow] : [];
+        await recorder.start({ ...(title ? { title } : {}), settings: settings.recording });
+        return recordingStatus(recorder.state);
+      },
+      recordingStop: async () => {
+        if (!this.recorder || this.recorder.state.phase !== "recording")
+          throw Object.assign(new Error("nothing is being recorded"), { code: "not_recording" });
+        const { manifest, exports } = await this.recorder.stop();
+        this.pageWindows = [];
+        return { recording: await summaryOf(manifest), steps: manifest.steps.map(stepView), exports };
+      },
+      recordingState: async () => recordingStatus(this.recorder?.state ?? { phase: "idle" }),
+      listRecordings: async () => (await this.recordings.list()).map(summaryView),
+      getRecording: async ({ id }) => {
+        const manifest = await this.recordings.get(id);
+        return { recording: await summaryOf(manifest), steps: manifest.steps.map(stepView) };
+      },
+      renameRecording: async ({ id, title }) => summaryOf(await this.recordings.rename(id, title)),
+      deleteRecording: async ({ id }) => {
+        const state = this.recorder?.state;
+        if (state && state.phase !== "idle" && state.id === id)
+          throw Object.assign(new Error("stop the recording before deleting it"), { code: "recording_busy" });
+        await this.recordings.delete(id);
+        return {};
+      },
+      exportRecording: async ({ id }) => this.recordings.export(id),
+      openRecordingFolder: async ({ id }) => {
+        const folder = (await this.recordings.export(id)).folder;
+        const opened = options.openFolder ? await options.openFolder(folder) : false;
+        return { folder, opened };
+      },
+      getRecordingImage: async ({ id, file }) => ({
+        dataUrl: `data:image/png;base64,${(await this.recordings.readImage(id, file)).toString("base64")}`,
+      }),
+      replayRecording: async ({ id }) => {
+        await this.settings.get();
+        const manifest = await this.recordings.get(id);
+        if (manifest.steps.length === 0)
+          throw Object.assign(new Error("this recording has no steps to replay"), { code: "empty_recording" });
+        const planner = new ReplayPlanner(toReplayPlan(manifest));
+        return this.runs.start(`Replay: ${manifest.title}`, undefined, { planner, limits: planner.limits });
+      },
+    };
     this.handlers = {
       getHostStatus: async () => toHostStatus(this.supervisor.state),
       submitInstruction: async ({ instruction }) => {
@@ -152,6 +309,7 @@ export class Services extends TypedEvents<ServiceEvents> {
         const { type: _type, id: _id, ...plan } = await this.client.planVram(profile);
         return plan;
       },
+      ...recordingHandlers,
     };
   }
 
@@ -182,6 +340,7 @@ export class Services extends TypedEvents<ServiceEvents> {
   }
 
   async stop(): Promise<void> {
+    if (this.recorder?.state.phase === "recording") await this.recorder.stop().catch(() => undefined);
     clearTimeout(this.telemetryTimer);
     this.telemetryWatchers.clear();
     this.client.close();

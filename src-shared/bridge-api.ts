@@ -162,7 +162,73 @@ export const Settings = z
       .default({ mode: "local" }),
     profile: z.enum(["embedded", "single-gpu", "workstation"]).default("embedded"),
     theme: z.enum(["system", "light", "dark"]).default("system"),
+    /** Privacy of tutorial recordings: handed to the recorder at every start. */
+    recording: z
+      .object({
+        /** Keep no typed text at all: every "type" step says only that something was typed. */
+        maskAllTyping: z.boolean().default(false),
+        /** Mask typing when no click said which field had the focus. */
+        maskUnidentifiedFields: z.boolean().default(true),
+        /** Blur text boxes that look like e-mail addresses in the saved screenshots. */
+        redactEmails: z.boolean().default(true),
+        /** Blur text boxes that look like card numbers in the saved screenshots. */
+        redactCardNumbers: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
   })
+  .strict();
+
+/** A recording's folder name, as the library makes them. */
+export const RecordingIdInput = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,80}$/, "a recording id");
+
+/** Where the recorder is: idle, or recording (steps written so far; `pending` still being looked at). */
+export const RecordingStatus = z.discriminatedUnion("phase", [
+  z.object({ phase: z.literal("idle") }).strict(),
+  z
+    .object({
+      phase: z.enum(["recording", "finishing"]),
+      id: RecordingIdInput,
+      title: z.string(),
+      startedAt: z.string(),
+      steps: z.number().int().nonnegative(),
+      pending: z.number().int().nonnegative(),
+    })
+    .strict(),
+]);
+
+/** One recorded step as the renderer shows it. */
+export const RecordingStepView = z
+  .object({
+    index: z.number().int().positive(),
+    kind: z.enum(["click", "drag", "scroll", "type", "key"]),
+    /** Markdown inline (bold only): "Click **Save**". */
+    sentence: z.string(),
+    /** Milliseconds since the recording started. */
+    time: z.number().nonnegative(),
+    windowTitle: z.string().optional(),
+    /** The step's screenshot, relative to the recording's folder (for getRecordingImage). */
+    image: z
+      .object({ file: z.string(), width: z.number().int().positive(), height: z.number().int().positive() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const RecordingSummaryView = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    createdAt: z.string().optional(),
+    endedAt: z.string().optional(),
+    status: z.enum(["recording", "complete", "damaged"]),
+    stepCount: z.number().int().nonnegative(),
+    folder: z.string(),
+  })
+  .strict();
+
+export const RecordingExports = z
+  .object({ folder: z.string(), markdown: z.string(), html: z.string(), plan: z.string().optional() })
   .strict();
 
 export const SubmitInstructionInput = z.object({ instruction: z.string().trim().min(1).max(4000) }).strict();
@@ -210,6 +276,54 @@ export const API_METHODS = {
     input: z.object({ profile: Settings.shape.profile.unwrap() }).strict(),
     output: VramPlan.omit({ type: true, id: true }),
   },
+  /** Starts recording a tutorial (global input, a screenshot and the element under the pointer per step). */
+  recordingStart: {
+    input: z
+      .object({
+        title: z.string().trim().min(1).max(200).optional(),
+        /** The page's own window on the screen (the headless entry's tab): clicks on it are not recorded. */
+        ownWindow: ScreenBox.optional(),
+      })
+      .strict(),
+    output: RecordingStatus,
+  },
+  /** Stops recording, finishes the steps still being looked at, writes the manifest and the exports. */
+  recordingStop: {
+    input: z.object({}).strict(),
+    output: z
+      .object({ recording: RecordingSummaryView, steps: z.array(RecordingStepView), exports: RecordingExports })
+      .strict(),
+  },
+  recordingState: { input: z.object({}).strict(), output: RecordingStatus },
+  /** The recordings library, newest first. */
+  listRecordings: { input: z.object({}).strict(), output: z.array(RecordingSummaryView) },
+  /** One recording with its steps. */
+  getRecording: {
+    input: z.object({ id: RecordingIdInput }).strict(),
+    output: z.object({ recording: RecordingSummaryView, steps: z.array(RecordingStepView) }).strict(),
+  },
+  renameRecording: {
+    input: z.object({ id: RecordingIdInput, title: z.string().trim().min(1).max(200) }).strict(),
+    output: RecordingSummaryView,
+  },
+  deleteRecording: { input: z.object({ id: RecordingIdInput }).strict(), output: z.object({}).strict() },
+  /** Writes the Markdown, HTML and replay-plan exports again. */
+  exportRecording: { input: z.object({ id: RecordingIdInput }).strict(), output: RecordingExports },
+  /**
+   * The recording's folder. Electron also opens it in the file manager (`opened: true`); the headless
+   * entry cannot, and the page shows the path to copy.
+   */
+  openRecordingFolder: {
+    input: z.object({ id: RecordingIdInput }).strict(),
+    output: z.object({ folder: z.string(), opened: z.boolean() }).strict(),
+  },
+  /** One of a recording's step screenshots, as a PNG data URL. */
+  getRecordingImage: {
+    input: z.object({ id: RecordingIdInput, file: z.string().regex(/^images\/step-\d{3,}\.png$/) }).strict(),
+    output: z.object({ dataUrl: z.string().startsWith("data:image/png;base64,") }).strict(),
+  },
+  /** Replays a recording as a run: each step found again on the live screen, confirmed like any plan step. */
+  replayRecording: { input: z.object({ id: RecordingIdInput }).strict(), output: runRef },
 } as const;
 
 /** Every event the main process pushes to the renderer. */
@@ -220,6 +334,12 @@ export const API_EVENTS = {
   telemetry: Telemetry.omit({ type: true, id: true }),
   /** The host could not stream telemetry (say, its SIGHTLINE_TELEMETRY_REPLAY recording is unreadable). */
   telemetryError: ApiError,
+  /** The recorder's state, on every change (a step written, started, stopped). */
+  recordingState: RecordingStatus,
+  /** A step of the recording in progress, as soon as it is written. */
+  recordingStep: z.object({ id: z.string(), step: RecordingStepView }).strict(),
+  /** Something went wrong while recording (an observe failed, a screenshot could not be saved). */
+  recordingProblem: z.object({ id: z.string(), message: z.string() }).strict(),
 } as const;
 
 export type ApiMethod = keyof typeof API_METHODS;
@@ -241,6 +361,10 @@ export type RunError = z.infer<typeof RunError>;
 export type Decision = z.infer<typeof Decision>;
 export type Settings = z.infer<typeof Settings>;
 export type ApiError = z.infer<typeof ApiError>;
+export type RecordingStatus = z.infer<typeof RecordingStatus>;
+export type RecordingStepView = z.infer<typeof RecordingStepView>;
+export type RecordingSummaryView = z.infer<typeof RecordingSummaryView>;
+export type RecordingExports = z.infer<typeof RecordingExports>;
 
 /** What the renderer calls; the same shape over IPC and over the headless bridge. */
 export type SightlineApi = {

@@ -23,6 +23,11 @@ export type PlanOptions = {
 export type Planner = {
   readonly name: string;
   plan(request: PlanRequest, options: PlanOptions): Promise<Plan>;
+  /**
+   * A planner that plans a step at a time (a recording's replay) says here, once a plan's steps all ran,
+   * that it has more: the run then looks at the screen again and asks it for the next plan.
+   */
+  continues?(): boolean;
 };
 
 export class PlanRejected extends Error {

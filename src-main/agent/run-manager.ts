@@ -39,7 +39,13 @@ type ActiveRun = {
   highestElementId: number;
   /** Actions performed so far, against the step budget. */
   actionsTaken: number;
+  /** This run's own planner and bounds (a recording's replay), instead of the app's. */
+  planner?: Planner;
+  limits: LoopLimits;
 };
+
+/** What one run may use instead of the app's defaults. */
+export type RunOptions = { planner?: Planner; limits?: LoopLimits };
 
 /** The closed loop's bounds: actions performed per run, and plans made per run (the first plus replans). */
 export type LoopLimits = { maxActions: number; maxRounds: number };
@@ -53,6 +59,10 @@ type RoundOutcome =
   | { kind: "asks"; question: string }
   | { kind: "replan"; problem: string }
   | { kind: "budget" };
+
+/** How long the screen gets to react before a step-at-a-time planner's next look. */
+const CONTINUE_SETTLE_MS = 400;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs kept for `getRun`/`getRunScreenshot` after they end; each holds a screenshot. */
 const KEPT_RUNS = 4;
@@ -77,7 +87,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     this.limits = deps.limits ?? DEFAULT_LOOP_LIMITS;
   }
 
-  start(instruction: string, plan?: Plan): { runId: string } {
+  start(instruction: string, plan?: Plan, options: RunOptions = {}): { runId: string } {
     for (const run of this.runs.values()) if (!isFinished(run.state)) this.cancel(run.state.runId);
     const runId = randomUUID();
     const run: ActiveRun = {
@@ -86,6 +96,8 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       confirmLowRiskRest: false,
       highestElementId: 0,
       actionsTaken: 0,
+      ...(options.planner ? { planner: options.planner } : {}),
+      limits: options.limits ?? this.limits,
     };
     this.runs.set(runId, run);
     this.forgetOldRuns();
@@ -124,6 +136,10 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     const run = this.runs.get(runId);
     if (!run) throw new RunNotFound(`no run ${runId}`);
     return run;
+  }
+
+  private plannerOf(run: ActiveRun): Planner {
+    return run.planner ?? this.deps.planner();
   }
 
   private forgetOldRuns(): void {
@@ -173,8 +189,17 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       });
 
       for (let round = 1; ; round++) {
-        const outcome = await this.runRound(run, round, signal, timed);
-        if (outcome.kind !== "replan" || givenPlan || round >= this.limits.maxRounds) {
+        let outcome = await this.runRound(run, round, signal, timed);
+        if (outcome.kind === "finished" && !givenPlan && this.plannerOf(run).continues?.()) {
+          // The planner plans a step at a time (a recording's replay): look again, then ask for the next one.
+          await sleep(CONTINUE_SETTLE_MS);
+          await timed("verify", async () => {
+            await this.look(run, "capture", signal);
+            await this.look(run, "observe", signal);
+          });
+          outcome = { kind: "replan", problem: "the previous step is done; the next one is found on the new screen" };
+        }
+        if (outcome.kind !== "replan" || givenPlan || round >= run.limits.maxRounds) {
           this.finish(run, outcome, signal);
           return;
         }
@@ -239,7 +264,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       case "replan":
         stopAndAsk(
           "expectation_not_met",
-          `${outcome.problem}; stopped to ask you after ${this.limits.maxRounds} plans — check the screen, then retry or rephrase`,
+          `${outcome.problem}; stopped to ask you after ${run.limits.maxRounds} plans — check the screen, then retry or rephrase`,
         );
         return;
     }
@@ -270,7 +295,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
   }
 
   private async plan(run: ActiveRun, progress: PlanProgress | undefined, signal: AbortSignal): Promise<Plan> {
-    const planner = this.deps.planner();
+    const planner = this.plannerOf(run);
     const capture = run.capture;
     if (!capture) throw new Error("a plan needs a screenshot");
     const before = run.state.steps;
@@ -384,7 +409,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
         const step = run.state.steps[index];
         const rest = run.state.steps.filter((s) => s.round === round && s.index > index && notRunYet(s));
         const moreActions = rest.some((s) => s.action.type !== "done");
-        if (run.actionsTaken >= this.limits.maxActions && moreActions) {
+        if (run.actionsTaken >= run.limits.maxActions && moreActions) {
           outcome = { kind: "budget" };
           return "end";
         }

@@ -17,6 +17,7 @@ import {
   nativeImage,
   screen,
   session,
+  shell,
   Tray,
 } from "electron";
 import {
@@ -213,7 +214,7 @@ function registerHotkeys(settings: Settings): void {
   const bindings: Array<[string, string, () => void]> = [
     ["overlay", settings.hotkeys.overlay, toggleOverlay],
     ["kill switch", settings.hotkeys.killSwitch, killEverything],
-    ["record", settings.hotkeys.record, () => showOverlay("record")],
+    ["record", settings.hotkeys.record, toggleRecording],
   ];
   for (const [name, accelerator, action] of bindings) {
     try {
@@ -223,6 +224,43 @@ function registerHotkeys(settings: Settings): void {
       log(`the ${name} hotkey ${accelerator} is not a valid accelerator: ${(error as Error).message}`);
     }
   }
+}
+
+let services: Services | undefined;
+
+/** The record hotkey and the tray item: start a recording (and show the Record view), or stop the one running. */
+function toggleRecording(): void {
+  const handlers = services?.handlers;
+  if (!handlers) return;
+  void (async () => {
+    try {
+      const state = await handlers.recordingState({});
+      if (state.phase === "recording") {
+        await handlers.recordingStop({});
+        showOverlay("record");
+      } else if (state.phase === "idle") {
+        showOverlay("record");
+        await handlers.recordingStart({});
+      }
+    } catch (error) {
+      log(`recording: ${(error as Error).message}`);
+    }
+  })();
+}
+
+/** The overlay on the screen while it shows, in desktop physical pixels: clicks on it are not recorded. */
+function ownWindows(): Array<{ x: number; y: number; width: number; height: number }> {
+  if (!live(overlay) || !overlay.isVisible()) return [];
+  const b = overlay.getBounds();
+  const scale = screen.getDisplayMatching(b).scaleFactor;
+  return [{ x: b.x * scale, y: b.y * scale, width: b.width * scale, height: b.height * scale }];
+}
+
+async function openFolder(folder: string): Promise<boolean> {
+  // shell.openPath answers "" when the file manager took it, an error message otherwise.
+  const error = await shell.openPath(folder);
+  if (error) log(`could not open ${folder}: ${error}`);
+  return error === "";
 }
 
 function killEverything(): void {
@@ -237,7 +275,7 @@ function createTray(): Tray {
   created.setContextMenu(
     Menu.buildFromTemplate([
       { label: "Show Sightline", click: () => showOverlay("run") },
-      { label: "Record a tutorial", click: () => showOverlay("record") },
+      { label: "Record a tutorial", click: toggleRecording },
       { label: "VRAM panel", click: () => showOverlay("vram") },
       { label: "Settings…", click: () => showOverlay("settings") },
       { type: "separator" },
@@ -282,15 +320,18 @@ async function main(): Promise<void> {
   await app.whenReady();
   hardenSession();
 
-  const services = new Services({
+  const running = new Services({
     beforeCapture: hideForCapture,
     afterCapture: showAfterCapture,
     killSignal: () => killController.signal,
+    ownWindows,
+    openFolder,
   });
-  serveApi(services);
+  services = running;
+  serveApi(running);
   overlay = createOverlay();
   tray = createTray();
-  registerHotkeys(await services.settings.get());
+  registerHotkeys(await running.settings.get());
 
   app.on("second-instance", () => showOverlay("run"));
   // The tray keeps the app alive with no window open.
@@ -299,11 +340,11 @@ async function main(): Promise<void> {
   app.on("before-quit", (event) => {
     quitting = true;
     tray?.destroy();
-    if (services.supervisor.state.phase === "stopped") return;
+    if (running.supervisor.state.phase === "stopped") return;
     event.preventDefault();
-    void services.stop().finally(() => app.quit());
+    void running.stop().finally(() => app.quit());
   });
-  await services.start();
+  await running.start();
 }
 
 void main();

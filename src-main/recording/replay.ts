@@ -50,7 +50,7 @@ const point = (p: { x: number; y: number }): ScreenPoint => ({ kind: "point", sp
 type Found = Partial<Record<keyof ReplayStep["targets"], Grounding>>;
 
 /** The step's action with every target replaced by its re-grounded point. */
-function groundedAction(action: Action, found: Found, text: string | undefined): Action {
+export function groundedAction(action: Action, found: Found, text: string | undefined): Action {
   switch (action.type) {
     case "click":
     case "move":

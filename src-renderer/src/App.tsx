@@ -8,6 +8,7 @@ import { InstructionBox } from "./components/InstructionBox";
 import { Notice } from "./components/Notice";
 import { OverlayHeader } from "./components/OverlayHeader";
 import { PlanView } from "./components/PlanView";
+import { RecordView } from "./components/RecordView";
 import { RunOutcome } from "./components/RunOutcome";
 import { RunProgress } from "./components/RunProgress";
 import { SettingsView } from "./components/SettingsView";
@@ -17,6 +18,7 @@ import { overlayWindow } from "./overlay-window";
 import { appStore, useApp } from "./state/hooks";
 import { connectStore } from "./state/store";
 import { useOverlayKeys } from "./use-overlay-keys";
+import { useRecordKeys } from "./use-record-keys";
 import { useTheme } from "./use-theme";
 import { useVramKeys } from "./use-vram-keys";
 
@@ -35,6 +37,7 @@ export function App() {
   );
   useOverlayKeys(store);
   useVramKeys(store);
+  useRecordKeys(store);
   useTheme(theme);
 
   return (
@@ -42,7 +45,15 @@ export function App() {
       <OverlayHeader />
       <HostBanner />
       <Notice />
-      {view === "settings" ? <SettingsView /> : view === "vram" ? <VramPanel /> : <RunView />}
+      {view === "settings" ? (
+        <SettingsView />
+      ) : view === "vram" ? (
+        <VramPanel />
+      ) : view === "record" ? (
+        <RecordView />
+      ) : (
+        <RunView />
+      )}
     </main>
   );
 }

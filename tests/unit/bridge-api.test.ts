@@ -18,6 +18,17 @@ const handlers: ApiHandlers = {
   watchTelemetry: unused,
   unwatchTelemetry: unused,
   getVramPlan: unused,
+  recordingStart: unused,
+  recordingStop: unused,
+  recordingState: async () => ({ phase: "idle" }),
+  listRecordings: unused,
+  getRecording: unused,
+  renameRecording: unused,
+  deleteRecording: unused,
+  exportRecording: unused,
+  openRecordingFolder: unused,
+  getRecordingImage: async () => ({ dataUrl: "file:///etc/passwd" }),
+  replayRecording: unused,
 };
 
 describe("dispatchCall", () => {
@@ -51,5 +62,29 @@ describe("dispatchCall", () => {
       message: "gone",
     });
     expect(toApiError("odd")).toEqual({ code: "internal", message: "odd" });
+  });
+});
+
+describe("the recording calls", () => {
+  it("refuses recording ids and image files that could leave the library", async () => {
+    await expect(dispatchCall(handlers, "deleteRecording", { id: "../etc" })).rejects.toMatchObject({
+      code: "bad_input",
+    });
+    await expect(
+      dispatchCall(handlers, "getRecordingImage", { id: "2026-01-01-ab", file: "../manifest.json" }),
+    ).rejects.toMatchObject({ code: "bad_input" });
+    await expect(dispatchCall(handlers, "renameRecording", { id: "2026-01-01-ab", title: "  " })).rejects.toMatchObject(
+      { code: "bad_input" },
+    );
+  });
+
+  it("refuses an image answer that is not a PNG data URL", async () => {
+    await expect(
+      dispatchCall(handlers, "getRecordingImage", { id: "2026-01-01-ab", file: "images/step-001.png" }),
+    ).rejects.toThrow();
+  });
+
+  it("passes a valid recorder state", async () => {
+    await expect(dispatchCall(handlers, "recordingState", {})).resolves.toEqual({ phase: "idle" });
   });
 });

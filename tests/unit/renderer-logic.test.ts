@@ -244,6 +244,10 @@ describe("settings form", () => {
   it("round-trips the settings", () => {
     expect(fromDraft(toDraft(defaults))).toEqual({ settings: defaults });
   });
+  it("keeps the recording privacy switches through a save (the form must not reset them)", () => {
+    const mine = Settings.parse({ recording: { maskAllTyping: true, redactEmails: false } });
+    expect(fromDraft(toDraft(mine))).toEqual({ settings: mine });
+  });
   it("checks accelerators", () => {
     expect(acceleratorProblem("CommandOrControl+Shift+Space")).toBeUndefined();
     expect(acceleratorProblem("F5")).toBeUndefined();

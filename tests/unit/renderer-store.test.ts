@@ -7,6 +7,7 @@ import type {
   EventPayload,
   MethodInput,
   MethodOutput,
+  RecordingSummaryView,
   RunState,
   RunStep,
   SightlineApi,
@@ -194,15 +195,124 @@ describe("the renderer store", () => {
     expect(store.getState().instruction).toBe("draft");
   });
 
-  it("turns tray views this build lacks into a notice", () => {
-    const { api } = fakeApi({});
+  it("opens the Record view on the library, and the other views as before", async () => {
+    const { api, calls } = fakeApi({ listRecordings: () => [] });
     const store = createAppStore({ api, storage: memoryStorage() });
     store.getState().showView("record");
-    expect(store.getState().view).toBe("run");
-    expect(store.getState().notice).toContain("recording");
+    expect(store.getState()).toMatchObject({ view: "record", notice: undefined });
+    await flush();
+    expect(calls.map((c) => c.method)).toEqual(["listRecordings"]);
+    expect(store.getState().recordings).toEqual([]);
     store.getState().showView("vram");
     expect(store.getState()).toMatchObject({ view: "vram", notice: undefined });
     store.getState().showView("settings");
     expect(store.getState()).toMatchObject({ view: "settings", notice: undefined });
+  });
+});
+
+const summary = (patch: Partial<RecordingSummaryView> = {}): RecordingSummaryView => ({
+  id: "20250101-120000-abcdef",
+  title: "Create an account",
+  createdAt: "2025-01-01T12:00:00.000Z",
+  endedAt: "2025-01-01T12:01:00.000Z",
+  status: "complete",
+  stepCount: 2,
+  folder: "/rec/20250101-120000-abcdef",
+  ...patch,
+});
+const live = {
+  phase: "recording",
+  id: "20250101-120000-abcdef",
+  title: "Create an account",
+  startedAt: "2025-01-01T12:00:00.000Z",
+  steps: 0,
+  pending: 0,
+} as const;
+const step = (index: number, sentence: string) => ({ index, kind: "click" as const, sentence, time: index * 100 });
+
+describe("the recording slice", () => {
+  it("starts, shows steps as they arrive (in order, from this recording only), and stops into the library", async () => {
+    const exports = { folder: "/rec/x", markdown: "/rec/x/tutorial.md", html: "/rec/x/tutorial.html" };
+    const { api, calls, push } = fakeApi({
+      recordingStart: () => live,
+      recordingStop: () => ({
+        recording: summary(),
+        steps: [step(1, "Click **Name**"), step(2, "Click **Save**")],
+        exports,
+      }),
+      listRecordings: () => [summary()],
+      recordingState: () => ({ phase: "idle" }),
+      getHostStatus: () => ({ phase: "ready", version: "1", pid: 2 }),
+      getSettings: () => Settings.parse({}),
+    });
+    const store = createAppStore({ api, storage: memoryStorage() });
+    connectStore(store, api);
+    const box = { x: 0, y: 0, width: 800, height: 600 };
+    await store.getState().startRecording({ title: "Create an account", ownWindow: box });
+    expect(calls.find((c) => c.method === "recordingStart")?.input).toEqual({
+      title: "Create an account",
+      ownWindow: box,
+    });
+    expect(store.getState().recorder).toEqual(live);
+    push("recordingStep", { id: live.id, step: step(2, "Click **Save**") });
+    push("recordingStep", { id: "another-recording", step: step(9, "Not this one") });
+    push("recordingStep", { id: live.id, step: step(1, "Click **Name**") });
+    push("recordingState", { ...live, steps: 2 });
+    expect(store.getState().liveSteps.map((s) => s.sentence)).toEqual(["Click **Name**", "Click **Save**"]);
+    push("recordingProblem", { id: live.id, message: "observe failed" });
+    expect(store.getState().recordingProblems).toEqual(["observe failed"]);
+    await store.getState().stopRecording();
+    expect(store.getState().recorder).toEqual({ phase: "idle" });
+    expect(store.getState().lastExports).toEqual({ id: summary().id, ...exports });
+    expect(store.getState().recordings).toEqual([summary()]);
+  });
+
+  it("follows a recording started and stopped elsewhere (the hotkey), reloading the library at its end", async () => {
+    const { api, calls, push } = fakeApi({ listRecordings: () => [summary()] });
+    const store = createAppStore({ api, storage: memoryStorage() });
+    connectStore(store, api);
+    push("recordingState", live);
+    push("recordingStep", { id: live.id, step: step(1, "Click **Name**") });
+    expect(store.getState().liveSteps).toHaveLength(1);
+    push("recordingState", { phase: "idle" });
+    await flush();
+    expect(calls.filter((c) => c.method === "listRecordings")).toHaveLength(1);
+    expect(store.getState().recordings).toEqual([summary()]);
+    // A new recording starts with an empty list of steps.
+    push("recordingState", { ...live, id: "20250102-120000-abcdef" });
+    expect(store.getState().liveSteps).toEqual([]);
+  });
+
+  it("renames, deletes, shows the folder, opens the steps, and reports a failed call without losing the list", async () => {
+    const { api, calls } = fakeApi({
+      listRecordings: () => [summary(), summary({ id: "other", title: "Other" })],
+      renameRecording: ({ id, title }) => summary({ id, title }),
+      deleteRecording: () => ({}),
+      openRecordingFolder: ({ id }) => ({ folder: `/rec/${id}`, opened: false }),
+      getRecording: ({ id }) => ({ recording: summary({ id }), steps: [step(1, "Click **Name**")] }),
+      exportRecording: () => {
+        throw Object.assign(new Error("disk full"), { code: "internal" });
+      },
+      replayRecording: () => ({ runId: "run-9" }),
+    });
+    const store = createAppStore({ api, storage: memoryStorage() });
+    await store.getState().loadRecordings();
+    expect(await store.getState().renameRecording(summary().id, "Sign up")).toBe(true);
+    expect(store.getState().recordings?.map((r) => r.title)).toEqual(["Sign up", "Other"]);
+    await store.getState().openRecordingFolder("other");
+    expect(store.getState().shownFolder).toEqual({ id: "other", folder: "/rec/other", opened: false });
+    await store.getState().openRecording(summary().id);
+    expect(store.getState().opened?.steps).toHaveLength(1);
+    await store.getState().deleteRecording(summary().id);
+    expect(store.getState().recordings?.map((r) => r.id)).toEqual(["other"]);
+    expect(store.getState().opened).toBeUndefined();
+    await store.getState().exportRecording("other");
+    expect(store.getState().recordingError).toEqual({ code: "internal", message: "disk full" });
+    expect(store.getState().recordingBusy).toBe(false);
+    store.getState().showView("record");
+    await store.getState().replayRecording("other");
+    expect(calls.at(-1)).toEqual({ method: "replayRecording", input: { id: "other" } });
+    // The replay is a run: the run view shows its plan and the confirmations.
+    expect(store.getState().view).toBe("run");
   });
 });

@@ -8,6 +8,7 @@ export function OverlayHeader() {
   const planner = useApp((s) => s.run?.planner);
   const view = useApp((s) => s.view);
   const showView = useApp((s) => s.showView);
+  const recorder = useApp((s) => s.recorder);
   return (
     <header className="overlay-header">
       <h1>Sightline</h1>
@@ -17,6 +18,19 @@ export function OverlayHeader() {
       <span data-testid="host-status" className={`host host-${host.phase}`} title={hostText(host)}>
         {hostShortText(host)}
       </span>
+      <button
+        type="button"
+        className={recorder.phase === "idle" ? "ghost" : "ghost recording-on"}
+        aria-pressed={view === "record"}
+        aria-keyshortcuts="Alt+R"
+        aria-label={recorder.phase === "idle" ? undefined : `Record (recording now, ${recorder.steps} steps)`}
+        title="Record a tutorial, and the recordings library (Alt+R)"
+        onClick={() => showView(view === "record" ? "run" : "record")}
+        data-testid="record-button"
+      >
+        {recorder.phase === "idle" ? null : <span className="rec-dot" aria-hidden="true" />}
+        {view === "record" ? "Close Record" : "Record"}
+      </button>
       <button
         type="button"
         className="ghost"

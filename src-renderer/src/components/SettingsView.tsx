@@ -42,6 +42,13 @@ export function SettingsView() {
   );
 }
 
+const RECORDING_PRIVACY: Record<keyof Settings["recording"], string> = {
+  maskAllTyping: "Keep no typed text at all",
+  maskUnidentifiedFields: "Keep no typed text when no click showed which field it went into",
+  redactEmails: "Blur e-mail addresses in the screenshots",
+  redactCardNumbers: "Blur card numbers in the screenshots",
+};
+
 function SettingsForm({ settings }: { settings: Settings }) {
   const save = useApp((s) => s.saveSettings);
   const status = useApp((s) => s.settingsStatus);
@@ -133,6 +140,21 @@ function SettingsForm({ settings }: { settings: Settings }) {
           ))}
         </select>
       </div>
+
+      <fieldset>
+        <legend>Tutorial recording privacy</legend>
+        {(Object.keys(RECORDING_PRIVACY) as Array<keyof Settings["recording"]>).map((key) => (
+          <label key={key} className="check" htmlFor={`settings-recording-${key}`}>
+            <input
+              id={`settings-recording-${key}`}
+              type="checkbox"
+              checked={draft.recording[key]}
+              onChange={(event) => set("recording", { ...draft.recording, [key]: event.target.checked })}
+            />{" "}
+            {RECORDING_PRIVACY[key]}
+          </label>
+        ))}
+      </fieldset>
 
       <Choice
         legend="Theme"

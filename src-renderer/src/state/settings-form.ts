@@ -11,6 +11,8 @@ export type SettingsDraft = {
   hostToken: string;
   profile: Settings["profile"];
   theme: Settings["theme"];
+  /** Tutorial recording's privacy switches, as they are. */
+  recording: Settings["recording"];
 };
 
 export type DraftField = keyof SettingsDraft;
@@ -27,6 +29,7 @@ export function toDraft(settings: Settings): SettingsDraft {
     hostToken: settings.host.mode === "remote" ? settings.host.token : "",
     profile: settings.profile,
     theme: settings.theme,
+    recording: { ...settings.recording },
   };
 }
 
@@ -88,6 +91,7 @@ export function fromDraft(draft: SettingsDraft): { settings: Settings } | { erro
         : { mode: "local" },
     profile: draft.profile,
     theme: draft.theme,
+    recording: draft.recording,
   });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -3,6 +3,7 @@ import type { SightlineApi } from "../../../src-shared/bridge-api";
 import type { KeyValueStorage } from "./history";
 import type { HistorySlice } from "./history-slice";
 import type { HostSlice } from "./host-slice";
+import type { RecordingSlice } from "./recording-slice";
 import type { RunSlice } from "./run-slice";
 import type { SettingsSlice } from "./settings-slice";
 import type { TelemetrySlice } from "./telemetry-slice";
@@ -11,7 +12,13 @@ import type { ViewSlice } from "./view-slice";
 /** What the store needs from outside: the API and somewhere to keep the history. Fakes in the unit tests. */
 export type AppDeps = { api: SightlineApi; storage: KeyValueStorage };
 
-export type AppState = HostSlice & HistorySlice & RunSlice & SettingsSlice & TelemetrySlice & ViewSlice;
+export type AppState = HostSlice &
+  HistorySlice &
+  RecordingSlice &
+  RunSlice &
+  SettingsSlice &
+  TelemetrySlice &
+  ViewSlice;
 
 export type SliceCreator<Slice> = (
   set: StoreApi<AppState>["setState"],

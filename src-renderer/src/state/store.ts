@@ -1,11 +1,12 @@
 /**
  * The renderer's state: one zustand store made of slices (host, history, run,
- * settings, telemetry, view). Plain modules with the API injected, so vitest drives them
+ * recording, settings, telemetry, view). Plain modules with the API injected, so vitest drives them
  * without a browser; React reads them through hooks.ts.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { createHistorySlice } from "./history-slice";
 import { createHostSlice } from "./host-slice";
+import { createRecordingSlice } from "./recording-slice";
 import { createRunSlice } from "./run-slice";
 import { createSettingsSlice } from "./settings-slice";
 import type { AppDeps, AppState } from "./slice";
@@ -19,6 +20,7 @@ export function createAppStore(deps: AppDeps): AppStore {
   return createStore<AppState>()((set, get) => ({
     ...createHostSlice(set, get, deps),
     ...createHistorySlice(set, get, deps),
+    ...createRecordingSlice(set, get, deps),
     ...createRunSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
     ...createTelemetrySlice(set, get, deps),
@@ -33,10 +35,17 @@ export function connectStore(store: AppStore, api: AppDeps["api"]): () => void {
     api.on("run", (state) => store.getState().receiveRun(state)),
     api.on("telemetry", (sample) => store.getState().receiveTelemetry(sample)),
     api.on("telemetryError", (error) => store.getState().setTelemetryError(error)),
+    api.on("recordingState", (state) => store.getState().receiveRecordingState(state)),
+    api.on("recordingStep", (event) => store.getState().receiveRecordingStep(event)),
+    api.on("recordingProblem", (problem) => store.getState().receiveRecordingProblem(problem)),
   ];
   api
     .call("getHostStatus", {})
     .then((status) => store.getState().setHost(status))
+    .catch(() => {});
+  api
+    .call("recordingState", {})
+    .then((state) => store.getState().receiveRecordingState(state))
     .catch(() => {});
   void store.getState().loadSettings();
   return () => {

@@ -4,23 +4,20 @@ import type { SliceCreator } from "./slice";
 export type OverlayView = "run" | "settings" | "record" | "vram";
 
 export type ViewSlice = {
-  view: "run" | "settings" | "vram";
-  /** A one-line note for the user (a tray item whose panel this build lacks, say). */
+  view: OverlayView;
+  /** A one-line note for the user. */
   notice: string | undefined;
   showView: (view: OverlayView) => void;
   dismissNotice: () => void;
 };
 
-const NOT_YET: Record<"record", string> = {
-  record: "Tutorial recording is not part of this build yet.",
-};
-
-export const createViewSlice: SliceCreator<ViewSlice> = (set) => ({
+export const createViewSlice: SliceCreator<ViewSlice> = (set, get) => ({
   view: "run",
   notice: undefined,
   showView: (view) => {
-    if (view === "record") set({ view: "run", notice: NOT_YET[view] });
-    else set({ view, notice: undefined });
+    set({ view, notice: undefined });
+    // The Record view opens on the library as it is now.
+    if (view === "record") void get().loadRecordings();
   },
   dismissNotice: () => set({ notice: undefined }),
 });
