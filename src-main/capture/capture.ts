@@ -50,3 +50,14 @@ export async function captureDisplay(options: CaptureOptions = {}, backend?: Cap
   const { width, height } = pngSize(png);
   return { display, png, width, height, capturedAt: Date.now(), backend: use.name };
 }
+
+/** Every display, one capture each, in the order the backend lists them (for a desktop-wide look or a recording). */
+export async function captureAllDisplays(backend?: CaptureBackend): Promise<Capture[]> {
+  const use = backend ?? (await captureBackend());
+  const captures: Capture[] = [];
+  for (const display of await use.listDisplays()) {
+    const png = await use.capturePng(display);
+    captures.push({ display, png, ...pngSize(png), capturedAt: Date.now(), backend: use.name });
+  }
+  return captures;
+}

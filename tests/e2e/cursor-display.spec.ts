@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import { pickDisplay } from "../../src-main/capture/backend";
+import { captureAllDisplays, captureDisplay } from "../../src-main/capture/capture";
 import { cursorPoint } from "../../src-main/capture/cursor";
 import type { DisplayInfo } from "../../src-shared/bridge-api";
 
@@ -27,4 +28,15 @@ test("the pointer's position is read from the X display and picks the display un
   expect(pickDisplay(displays, await cursorPoint()).id).toBe("right");
   execFileSync("xdotool", ["mousemove", "100", "100"]);
   await expect.poll(async () => pickDisplay(displays, await cursorPoint()).id).toBe("left");
+});
+
+test("every display can be captured at once, each at its own size", async () => {
+  const all = await captureAllDisplays();
+  expect(all.length).toBeGreaterThan(0);
+  for (const capture of all) {
+    expect(capture.width).toBe(capture.display.bounds.width);
+    expect(capture.height).toBe(capture.display.bounds.height);
+  }
+  const one = await captureDisplay({ point: { x: 5, y: 5 } });
+  expect(all.map((c) => c.display.id)).toContain(one.display.id);
 });
