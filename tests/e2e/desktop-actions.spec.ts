@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Browser, chromium, expect, type Page, test } from "@playwright/test";
+import { uIOhook } from "uiohook-napi";
 import { chromiumPath } from "../../playwright.config";
 import { AuditLog } from "../../src-main/actions/audit-log";
 import { runConfirmed } from "../../src-main/actions/confirmed-run";
@@ -167,6 +168,19 @@ test("a point outside every display is refused, not clamped", async () => {
 test("the kill switch hotkey stops a long typing action part-way", async () => {
   const killSwitch = new KillSwitch();
   const signal = killSwitch.arm();
+  // The hook starts on its own thread; until it sees a key, a hotkey could go unheard. Probe with Shift.
+  let heard = false;
+  const probe = () => {
+    heard = true;
+  };
+  uIOhook.on("keydown", probe);
+  await expect
+    .poll(async () => {
+      await run("xdotool", ["key", "shift"]);
+      return heard;
+    })
+    .toBe(true);
+  uIOhook.off("keydown", probe);
   const text = "abcdefghij".repeat(60);
   const typing = new ActionExecutor(createNutDesktopIO()).perform(
     ActionSchema.parse({ type: "type", text, target: await spot("#long", 0.1) }),
