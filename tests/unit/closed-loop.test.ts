@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { DesktopIO } from "../../src-main/actions/desktop-io";
 import { ActionExecutor } from "../../src-main/actions/executor";
 import type { Planner, PlanRequest } from "../../src-main/agent/planner";
 import { type LoopLimits, RunManager } from "../../src-main/agent/run-manager";
@@ -7,6 +6,7 @@ import type { Capture } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import { type RunState, RunState as RunStateSchema, type ScreenElement } from "../../src-shared/bridge-api";
 import { Plan } from "../../src-shared/plan";
+import { loggingDesktopIO } from "../support/logging-desktop-io";
 
 const display = {
   id: "0",
@@ -23,27 +23,6 @@ const el = (id: number, kind: ScreenElement["kind"], text: string, x: number, y:
   confidence: 0.9,
   box: { x, y, width: 80, height: 20 },
 });
-
-function recordingIO(): DesktopIO & { calls: string[] } {
-  const calls: string[] = [];
-  const log =
-    (name: string) =>
-    async (...args: unknown[]) => {
-      calls.push(`${name}(${args.map((a) => JSON.stringify(a)).join(",")})`);
-    };
-  return {
-    calls,
-    moveTo: log("moveTo"),
-    press: log("press"),
-    release: log("release"),
-    click: log("click"),
-    scroll: log("scroll"),
-    beginTyping: async () => async () => {},
-    typeText: log("typeText"),
-    pressKeys: log("pressKeys"),
-    releaseAll: log("releaseAll"),
-  };
-}
 
 const click = (elementId: number, description: string, expectText?: string) => ({
   description,
@@ -68,7 +47,7 @@ function scriptedPlanner(plans: unknown[]): Planner & { requests: PlanRequest[] 
 
 /** Each look at the screen sees the next of these element lists (the last one repeats). */
 function setup(planner: Planner, screens: ScreenElement[][], limits?: LoopLimits) {
-  const io = recordingIO();
+  const io = loggingDesktopIO();
   const states: RunState[] = [];
   let looks = 0;
   let captures = 0;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { DesktopIO } from "../../src-main/actions/desktop-io";
 import { ActionExecutor } from "../../src-main/actions/executor";
 import { RunManager } from "../../src-main/agent/run-manager";
 import type { Capture } from "../../src-main/capture/capture";
@@ -15,6 +14,7 @@ import {
   RunState as RunStateSchema,
   type ScreenElement,
 } from "../../src-shared/bridge-api";
+import { loggingDesktopIO } from "../support/logging-desktop-io";
 
 /**
  * A recording replayed through the app's normal run flow: the real RunManager
@@ -79,30 +79,9 @@ function recording(withPassword = false): RecordingManifest {
   });
 }
 
-function recordingIO(): DesktopIO & { calls: string[] } {
-  const calls: string[] = [];
-  const log =
-    (name: string) =>
-    async (...args: unknown[]) => {
-      calls.push(`${name}(${args.map((a) => JSON.stringify(a)).join(",")})`);
-    };
-  return {
-    calls,
-    moveTo: log("moveTo"),
-    press: log("press"),
-    release: log("release"),
-    click: log("click"),
-    scroll: log("scroll"),
-    beginTyping: async () => async () => {},
-    typeText: log("typeText"),
-    pressKeys: log("pressKeys"),
-    releaseAll: log("releaseAll"),
-  };
-}
-
 /** Each look sees the next screen (the last repeats); the app's own planner must never be asked. */
 function setup(screens: ScreenElement[][]) {
-  const io = recordingIO();
+  const io = loggingDesktopIO();
   const states: RunState[] = [];
   let looks = 0;
   const manager = new RunManager({

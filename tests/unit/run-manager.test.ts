@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { DesktopIO } from "../../src-main/actions/desktop-io";
 import { ActionExecutor } from "../../src-main/actions/executor";
 import { type Planner, PlanRejected } from "../../src-main/agent/planner";
 import { RunManager } from "../../src-main/agent/run-manager";
@@ -7,6 +6,7 @@ import type { Capture } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import { type RunState, RunState as RunStateSchema, type ScreenElement } from "../../src-shared/bridge-api";
 import { Plan } from "../../src-shared/plan";
+import { loggingDesktopIO } from "../support/logging-desktop-io";
 
 const display = {
   id: "0",
@@ -20,28 +20,6 @@ const elements: ScreenElement[] = [
   { id: 1, kind: "text_field", text: "Name", confidence: 0.9, box: { x: 100, y: 100, width: 200, height: 20 } },
   { id: 2, kind: "button", text: "Delete account", confidence: 0.9, box: { x: 100, y: 200, width: 120, height: 30 } },
 ];
-
-/** Records what would have reached the OS. */
-function recordingIO(): DesktopIO & { calls: string[] } {
-  const calls: string[] = [];
-  const log =
-    (name: string) =>
-    async (...args: unknown[]) => {
-      calls.push(`${name}(${args.map((a) => JSON.stringify(a)).join(",")})`);
-    };
-  return {
-    calls,
-    moveTo: log("moveTo"),
-    press: log("press"),
-    release: log("release"),
-    click: log("click"),
-    scroll: log("scroll"),
-    beginTyping: async () => async () => {},
-    typeText: log("typeText"),
-    pressKeys: log("pressKeys"),
-    releaseAll: log("releaseAll"),
-  };
-}
 
 const fixedPlanner = (plan: Plan | (() => Promise<Plan>)): Planner => ({
   name: "fixed",
@@ -66,7 +44,7 @@ const plan: Plan = Plan.parse({
 });
 
 function setup(planner: Planner, mode: "each" | "batch-low-risk" = "each") {
-  const io = recordingIO();
+  const io = loggingDesktopIO();
   const states: RunState[] = [];
   const manager = new RunManager({
     capture: async () => capture,
