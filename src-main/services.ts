@@ -24,6 +24,7 @@ import { type HostState, HostSupervisor } from "./host/supervisor";
 import { XdotoolActiveWindow } from "./recording/active-window";
 import { appInputFilter } from "./recording/app-ignore";
 import type { InputEventSource } from "./recording/input-events";
+import { plannerStepTextWriter } from "./recording/planner-step-text";
 import type { Recorder, RecorderDeps, RecorderState } from "./recording/recorder";
 import type { RecordedStep, RecordingManifest } from "./recording/recording-manifest";
 import { type RecordingSummary, RecordingsLibrary } from "./recording/recordings-library";
@@ -52,7 +53,7 @@ export type ServicesOptions = {
    * The recorder's sources, for tests: global input (default: uiohook-napi, loaded on the first recording),
    * capture (default: the display under the point), observe (default: the host's), the active window's title.
    */
-  recorder?: Partial<Pick<RecorderDeps, "capture" | "observe" | "activeWindow" | "frames">> & {
+  recorder?: Partial<Pick<RecorderDeps, "capture" | "observe" | "activeWindow" | "frames" | "writeStepText">> & {
     input?: () => InputEventSource;
   };
   /** Sightline's own windows (desktop physical pixels): input on them is not recorded. */
@@ -137,14 +138,11 @@ export class Services extends TypedEvents<ServiceEvents> {
     this.client = new HostClient({ endpoint: () => this.supervisor.whenReady() });
     this.client.on("telemetry", ({ type: _type, id: _id, ...sample }) => this.emit("telemetry", sample));
     this.client.on("telemetryError", (error) => this.emit("telemetryError", error));
-    const planner =
-      options.planner ??
-      new OpenAiPlanner({
-        endpoint: async () => {
-          const endpoint = await this.supervisor.whenReady();
-          return { baseURL: `${endpoint.url}/v1`, apiKey: endpoint.token };
-        },
-      });
+    const plannerEndpoint = async () => {
+      const endpoint = await this.supervisor.whenReady();
+      return { baseURL: `${endpoint.url}/v1`, apiKey: endpoint.token };
+    };
+    const planner = options.planner ?? new OpenAiPlanner({ endpoint: plannerEndpoint });
     const audit = new AuditLog(join(configDir, "audit", "actions.jsonl"));
     this.runs = new RunManager({
       capture: options.capture ?? (async () => captureDisplay({ point: await cursorPoint() })),
@@ -181,6 +179,15 @@ export class Services extends TypedEvents<ServiceEvents> {
           given.observe ?? (async (capture) => elementsFromObserve(await this.client.observePng(capture.png), capture)),
         activeWindow: given.activeWindow ?? new XdotoolActiveWindow(),
         ...(given.frames ? { frames: given.frames } : {}),
+        // The planner words each step where the host has it loaded; the template otherwise.
+        writeStepText:
+          given.writeStepText ??
+          plannerStepTextWriter(async () => {
+            // Never wait for a host to come up just to word a step: the template is there.
+            const state = this.supervisor.state;
+            if (state.phase !== "ready") throw new Error("the host is not ready");
+            return { baseURL: `${state.endpoint.url}/v1`, apiKey: state.endpoint.token };
+          }),
         ignore: appInputFilter({
           ownWindows: () => [...(options.ownWindows?.() ?? []), ...this.pageWindows],
           recordHotkey: () => this.settings.peek().hotkeys.record,
