@@ -1,17 +1,29 @@
-"""Observe latency without capture: detector (with tiling), OCR, merge and total, at 1920x1080 and 3840x2160. The
-detector is the real YOLO-World export when SIGHTLINE_DETECTOR_ONNX names one; otherwise a random-weight model of
-YOLO-World-S's size and compute (12.9 M parameters, 14.5 G MACs at 640, the real (1, 17, 8400) output) that
-`sightline_host.vision.synthetic` generates, since no detector weights can be downloaded here. The screen is
-rendered text (menus, a sidebar, paragraphs) so the OCR has a realistic amount to read; the merge gets the OCR's
-lines plus 150 control boxes (a random-weight model finds none of its own). Stages run one after the other; total
-is their sum plus overheads (the host overlaps detector and OCR, which helps when the detector is on a GPU). Uses
-the CUDA (or TensorRT) execution provider where onnxruntime-gpu offers it.
+"""Observe latency without capture: detector (with tiling), OCR, merge and total, at 1920x1080 and 3840x2160.
 
-    inference/.venv/bin/python bench/observe.py            # writes bench/results/observe-<machine>.json
+    inference/.venv/bin/python bench/observe.py                   # CPU, ONNX Runtime: results/observe-<host>.json
+    python3 bench/observe.py --device cuda --model M.onnx         # GPU: the detector through PyTorch (CUDA graph,
+                                                                  # fp16); OCR stays on ONNX Runtime's CPU provider
+    inference/.venv/bin/python bench/observe.py --small-elements  # adds the 4K small-element recall studies
+
+The detector is `--model` (or SIGHTLINE_DETECTOR_ONNX): the real YOLO-World export, or Ultralytics' export of the
+YOLO-World v2 S architecture with random weights (same graph and compute; `export_tiny_yolo_world(DIR,
+"yolov8s-worldv2.yaml")` in inference/tests/test_vision_torch.py writes one, with the export extra installed).
+Without one, a random-weight stand-in of YOLO-World-S's size that `sightline_host.vision.synthetic` generates. The
+screen is rendered text (menus, a sidebar, paragraphs) so the OCR has a realistic amount to read; the merge gets
+the OCR's lines plus 150 control boxes (a random-weight model finds none of its own).
+
+Per run: each stage alone (detect, ocr, merge: their own figures), then the host's way (`total`): detector and OCR
+side by side in two threads, then the merge, as `ws_session` does. `sum` is the three stages one after the other.
+`model_pass_ms` is the network alone for one 640x640 input (no letterbox, decoding or tiling).
+
+On the GPU machine (Python 3.12 and PyTorch, no onnxruntime-gpu, no TensorRT) it needs these cp312 wheels besides
+what is there: rapidocr-onnxruntime, pyclipper, shapely, jsonschema, jsonschema-specifications, referencing, rpds-py
+(and, to export the model there, ultralytics, ultralytics-thop, onnxslim).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -21,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,14 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 import contextlib
 
 from sightline_host.ocr import OcrEngine
+from sightline_host.protocol.types import TextLine
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Detection, Detector, DetectorOptions
-from sightline_host.vision.merge import merge_elements
-from sightline_host.vision.synthetic import yolo_world_s_like
+from sightline_host.vision.merge import iou, merge_elements
+from sightline_host.vision.synthetic import square_finder, yolo_world_s_like
 from sightline_host.vision.vocabulary import UI_VOCABULARY, Vocabulary, kind_of
 
 T = TypeVar("T")
-RUNS = int(os.environ.get("OBSERVE_RUNS", "5"))
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 WORDS = [
     "File",
@@ -157,12 +170,199 @@ def stats(samples: list[float]) -> dict[str, float]:
     }
 
 
+def side_by_side(detector: Detector, ocr: OcrEngine, rgb: np.ndarray) -> tuple[list[Detection], list[TextLine]]:
+    """Detector and OCR in two threads, as the host runs them."""
+    found: dict[str, Any] = {}
+
+    def detect() -> None:
+        found["detections"] = detector.detect(rgb)
+
+    worker = threading.Thread(target=detect)
+    worker.start()
+    found["lines"] = ocr.read(rgb)
+    worker.join()
+    return found["detections"], found["lines"]
+
+
+def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]], runs: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for width, height in sizes:
+        rgb = np.asarray(screen(width, height))
+        controls = fake_controls(width, height)
+        samples: dict[str, list[float]] = {"detect": [], "ocr": [], "merge": [], "sum": [], "total": []}
+        passes = 1 + len(detector.plan(width, height))
+        # The network alone, one 640x640 pass (no letterbox, decode or tiling): what the accelerator spends.
+        tensor = np.zeros((1, 3, detector.input_height, detector.input_width), np.float32)
+        for _ in range(3):
+            detector._run(tensor)
+        model_pass = [timed(detector._run, tensor)[1] for _ in range(max(5, runs * 3))]
+        lines_found = elements = 0
+        for run in range(runs + 1):
+            detections, det_ms = timed(detector.detect, rgb)
+            lines, ocr_ms = timed(ocr.read, rgb)
+            merged, merge_ms = timed(merge_elements, detections + controls, lines)
+            start = time.perf_counter()
+            detections, lines = side_by_side(detector, ocr, rgb)
+            merge_elements(detections + controls, lines)
+            total_ms = (time.perf_counter() - start) * 1000
+            if run == 0:
+                continue  # warm-up: session and arena allocation, cuDNN autotuning, CUDA graph capture
+            for key, value in (
+                ("detect", det_ms),
+                ("ocr", ocr_ms),
+                ("merge", merge_ms),
+                ("sum", det_ms + ocr_ms + merge_ms),
+                ("total", total_ms),
+            ):
+                samples[key].append(value)
+            lines_found, elements = len(lines), len(merged)
+        rows.append(
+            {
+                "resolution": f"{width}x{height}",
+                "detector_passes": passes,
+                "detect_per_pass_ms": round(statistics.median(samples["detect"]) / passes, 2),
+                "model_pass_ms": stats(model_pass),
+                "ocr_lines": lines_found,
+                "elements": elements,
+                **{k: stats(v) for k, v in samples.items()},
+            }
+        )
+    return rows
+
+
+# Icon sides on a 4K screen: 8-12 px at 100 % scaling (toolbar glyphs, close boxes), 16-20 px at 150-200 %.
+SIZES_PX = (8, 10, 12, 16, 20)
+
+
+def _grid_squares(
+    width: int, height: int, sizes: tuple[int, ...], per_size: int, seed: int
+) -> list[tuple[int, int, int]]:
+    """Non-overlapping squares (x, y, side) scattered over a grid of 160-pixel cells, none on a cell's edge."""
+    rng = np.random.default_rng(seed)
+    cells = [(cx, cy) for cy in range(0, height - 160, 160) for cx in range(0, width - 160, 160)]
+    chosen = rng.choice(len(cells), size=len(sizes) * per_size, replace=False)
+    out = []
+    for i, cell in enumerate(chosen):
+        side = sizes[i % len(sizes)]
+        cx, cy = cells[int(cell)]
+        out.append((cx + int(rng.integers(20, 140 - side)), cy + int(rng.integers(20, 140 - side)), side))
+    return out
+
+
+def small_element_study(tmp: Path, per_size: int = 30) -> dict[str, Any]:
+    """Recall of small square icons on a 3840x2160 frame, by icon size, for each way of feeding the detector.
+
+    The detector is `square_finder`: a hand-wired network with YOLO's finest stride (8 input pixels) that finds a dark
+    square once it covers a 4x4 block of a stride-8 cell, about 6-8 input pixels. It stands in for YOLO-World's
+    small-object limit, which is the same stride-8 head: a trained model's recall at a given input scale is at best
+    this geometric bound. (It has no coarser heads, so it says nothing of large elements, which the whole-frame pass
+    keeps anyway; at 1:1 it also splits the larger icons into several boxes, its `false_boxes`.)"""
+    width, height = 3840, 2160
+    truth = _grid_squares(width, height, SIZES_PX, per_size, seed=3)
+    rgb = np.full((height, width, 3), 255, np.uint8)
+    for x, y, side in truth:
+        rgb[y : y + side, x : x + side] = 30
+    m640 = square_finder(tmp / "sq640.onnx")
+    m1280 = square_finder(tmp / "sq1280.onnx", size=1280)
+    modes: list[tuple[str, Path, DetectorOptions]] = [
+        ("whole frame, 640 input", m640, DetectorOptions(tiling=False, backend="onnxruntime")),
+        ("whole frame, 1280 input", m1280, DetectorOptions(tiling=False, backend="onnxruntime")),
+        ("640 input + tiles shrunk at most 2x (default)", m640, DetectorOptions(min_scale=0.5, backend="onnxruntime")),
+        ("640 input + tiles at native size", m640, DetectorOptions(min_scale=1.0, backend="onnxruntime")),
+    ]
+    rows = []
+    for name, model, options in modes:
+        detector = Detector(model, Vocabulary(("icon", "button"), "square-finder"), options)
+        found, ms = timed(detector.detect, rgb)
+        boxes = [(d.x, d.y, d.width, d.height) for d in found]
+        recall = {}
+        for side in SIZES_PX:
+            squares = [(float(x), float(y), float(s), float(s)) for x, y, s in truth if s == side]
+            hits = sum(1 for sq in squares if any(iou(sq, b) >= 0.5 for b in boxes))
+            recall[f"{side}px"] = round(hits / len(squares), 3)
+        passes = 1 + len(detector.plan(width, height))
+        rows.append(
+            {
+                "mode": name,
+                "input": f"{detector.input_width}x{detector.input_height}",
+                "passes": passes,
+                # Compute relative to one 640x640 pass: what YOLO-World would spend.
+                "cost_640_passes": round(passes * detector.input_width * detector.input_height / 640**2, 2),
+                "recall": recall,
+                "false_boxes": sum(1 for b in boxes if not any(iou(b, (x, y, s, s)) >= 0.5 for x, y, s in truth)),
+                "square_finder_ms": round(ms, 1),
+            }
+        )
+    return {"frame": f"{width}x{height}", "icons_per_size": per_size, "detector": "square_finder", "rows": rows}
+
+
+OCR_SIZES_PX = (11, 13, 16, 20, 26)
+
+
+def ocr_small_text_study(engines: list[tuple[str, OcrEngine]]) -> dict[str, Any]:
+    """Word recall of the real OCR on a 3840x2160 frame of words at several font sizes (the pixel heights of a
+    100 %-scaled 4K desktop and up), for each OCR input cap. A word counts when a line holding it lies around it."""
+    width, height = 3840, 2160
+    image = Image.new("RGB", (width, height), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    rng = np.random.default_rng(5)
+    truth: list[tuple[str, tuple[float, float, float, float], int]] = []
+    y = 40
+    for size in OCR_SIZES_PX:
+        font = ImageFont.truetype(FONT, size)
+        for _row in range(6):
+            x = 40
+            while x < width - 400:
+                word = str(rng.choice(WORDS))
+                left, top, right, bottom = draw.textbbox((x, y), word, font=font)
+                draw.text((x, y), word, fill=(25, 25, 25), font=font)
+                truth.append((word, (left, top, right - left, bottom - top), size))
+                x = right + int(size * 3.5)
+            y += int(size * 2.2)
+        y += 40
+    rgb = np.asarray(image)
+    result: dict[str, Any] = {"frame": f"{width}x{height}", "words": len(truth), "rows": []}
+    for name, engine in engines:
+        engine.read(rgb[:200, :400])  # warm-up
+        lines, ms = timed(engine.read, rgb)
+        recall = {}
+        for size in OCR_SIZES_PX:
+            words = [(w, b) for w, b, s in truth if s == size]
+            hits = 0
+            for word, box in words:
+                for line in lines:
+                    lb = line["box"]
+                    inside = (
+                        box[0] >= lb["x"] - 4
+                        and box[1] >= lb["y"] - 4
+                        and box[0] + box[2] <= lb["x"] + lb["width"] + 4
+                        and box[1] + box[3] <= lb["y"] + lb["height"] + 4
+                    )
+                    if inside and word.lower() in line["text"].lower().split():
+                        hits += 1
+                        break
+            recall[f"{size}px"] = round(hits / len(words), 3)
+        result["rows"].append(
+            {"mode": name, "max_side": engine.max_side, "ms": round(ms, 1), "lines": len(lines), "word_recall": recall}
+        )
+    return result
+
+
 def main() -> None:
-    model_env = os.environ.get("SIGHTLINE_DETECTOR_ONNX")
+    parser = argparse.ArgumentParser(description="observe latency without capture")
+    parser.add_argument("--device", default="cpu", help="cpu (ONNX Runtime) or cuda[:N] (the PyTorch detector path)")
+    parser.add_argument("--model", type=Path, default=os.environ.get("SIGHTLINE_DETECTOR_ONNX") or None)
+    parser.add_argument("--model-desc", help="what --model is, for the record")
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("OBSERVE_RUNS", "3")))
+    parser.add_argument("--small-elements", action="store_true", help="add the 4K small-element recall studies")
+    default_out = Path(os.environ.get("OUT", Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args()
+    cuda = args.device.startswith("cuda")
     with tempfile.TemporaryDirectory() as tmp:
-        if model_env:
-            model, vocabulary, model_desc = Path(model_env), None, f"real: {Path(model_env).name}"
-            size = None
+        if args.model:
+            model, vocabulary = Path(args.model), None
+            model_desc = args.model_desc or Path(args.model).name
         else:
             model = Path(tmp) / "yolo-world-s-like.onnx"
             size = yolo_world_s_like(model)
@@ -171,69 +371,57 @@ def main() -> None:
                 f"generated random-weight stand-in of YOLO-World-S size: {size['params'] / 1e6:.1f} M "
                 f"params, {size['macs'] / 1e9:.1f} G MACs at 640 (no real weights downloadable here)"
             )
-        cache = Path(tmp) / "trt"
-        detector = Detector(model, vocabulary, DetectorOptions(trt_cache_dir=cache))
-        ocr = OcrEngine()
+        options = (
+            DetectorOptions(backend="torch", device=args.device)
+            if cuda
+            else DetectorOptions(backend="onnxruntime", trt_cache_dir=Path(tmp) / "trt")
+        )
+        detector = Detector(model, vocabulary, options)
+        ocr = OcrEngine(max_side=2000)
         ocr.load()
         host = machine()
-        rows: list[dict[str, Any]] = []
-        for width, height in ((1920, 1080), (3840, 2160)):
-            rgb = np.asarray(screen(width, height))
-            controls = fake_controls(width, height)
-            samples: dict[str, list[float]] = {"detect": [], "ocr": [], "merge": [], "total": []}
-            passes = 1 + len(detector.plan(width, height))
-            lines_found = elements = 0
-            for run in range(RUNS + 1):
-                start = time.perf_counter()
-
-                # One after the other: on a CPU-only machine both would share the same cores anyway, and
-                # each stage's figure stays clean. With a GPU the host overlaps them, so total is an upper bound.
-                detections, det_ms = timed(detector.detect, rgb)
-                lines, ocr_ms = timed(ocr.read, rgb)
-                merge_start = time.perf_counter()
-                merged = merge_elements(detections + controls, lines)
-                merge_ms = (time.perf_counter() - merge_start) * 1000
-                total_ms = (time.perf_counter() - start) * 1000
-                if run == 0:
-                    continue  # warm-up: session and arena allocation, TensorRT build
-                for key, value in (("detect", det_ms), ("ocr", ocr_ms), ("merge", merge_ms), ("total", total_ms)):
-                    samples[key].append(value)
-                lines_found, elements = len(lines), len(merged)
-            rows.append(
-                {
-                    "resolution": f"{width}x{height}",
-                    "detector_passes": passes,
-                    "ocr_lines": lines_found,
-                    "elements": elements,
-                    **{k: stats(v) for k, v in samples.items()},
-                }
-            )
-        result = {
+        rows = observe_rows(detector, ocr, [(1920, 1080), (3840, 2160)], args.runs)
+        result: dict[str, Any] = {
             "benchmark": "observe",
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": host,
             "detector_model": model_desc,
+            "detector_backend": detector.backend,
             "detector_providers": detector.providers,
             "detector_input": f"{detector.input_width}x{detector.input_height}",
+            "ocr": "RapidOCR PP-OCRv4 (rapidocr-onnxruntime 1.4.4), ONNX Runtime CPU provider, recognition in "
+            "batches of 6, long side cut to 2000",
             "tiling": "whole-screen pass + tiles of at most 2x shrink (min_scale 0.5), 20 % overlap",
-            "unit": "ms (median of runs after one warm-up; capture and image decode excluded)",
+            "unit": "ms, median of runs after one warm-up; capture and image decode excluded. detect/ocr/merge: each "
+            "stage alone; sum: the three one after the other; total: detector and OCR side by side, then merge, "
+            "as the host runs them",
             "rows": rows,
         }
+        if args.small_elements:
+            result["small_elements_4k"] = small_element_study(Path(tmp))
+            full = OcrEngine(max_side=4096)
+            full.load()
+            result["ocr_small_text_4k"] = ocr_small_text_study(
+                [("RapidOCR default: long side cut to 2000", ocr), ("full resolution (max_side 4096)", full)]
+            )
     print(
-        f"{'resolution':<11} {'passes':>6} {'detect':>8} {'ocr':>8} {'merge':>7} {'total':>8} "
-        f"{'lines':>6} {'elements':>8}"
+        f"{'resolution':<11} {'passes':>6} {'pass':>6} {'detect':>8} {'ocr':>8} {'merge':>7} {'sum':>8} "
+        f"{'total':>8} {'lines':>6} {'elements':>8}"
     )
     for row in rows:
         print(
-            f"{row['resolution']:<11} {row['detector_passes']:>6} {row['detect']['median']:>8} "
-            f"{row['ocr']['median']:>8} {row['merge']['median']:>7} {row['total']['median']:>8} "
-            f"{row['ocr_lines']:>6} {row['elements']:>8}"
+            f"{row['resolution']:<11} {row['detector_passes']:>6} {row['model_pass_ms']['median']:>6} "
+            f"{row['detect']['median']:>8} {row['ocr']['median']:>8} {row['merge']['median']:>7} "
+            f"{row['sum']['median']:>8} {row['total']['median']:>8} {row['ocr_lines']:>6} {row['elements']:>8}"
         )
-    gpu = host["gpu"]
+    for key in ("small_elements_4k", "ocr_small_text_4k"):
+        if key in result:
+            for study_row in result[key]["rows"]:
+                print(key, json.dumps(study_row))
+    gpu = host["gpu"] if cuda else None
     slug = re.sub(r"[^A-Za-z0-9]+", "-", str(gpu or socket.gethostname())).strip("-")
-    out = Path(os.environ.get("OUT", Path(__file__).resolve().parent / "results"))
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"observe-{slug}.json"
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"observe-{slug}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
 

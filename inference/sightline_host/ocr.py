@@ -1,5 +1,6 @@
 """Text lines on screen from the PP-OCRv4 models that ship inside the rapidocr-onnxruntime wheel (no download)."""
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -30,9 +31,9 @@ _MIN_SIDE = 32
 _MAX_ASPECT = 4
 
 
-def _pad_thin(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def _pad_thin(rgb: NDArray[np.uint8], max_side: int = _MAX_SIDE) -> NDArray[np.uint8]:
     height, width = rgb.shape[:2]
-    shrink = max(1.0, max(height, width) / _MAX_SIDE)
+    shrink = max(1.0, max(height, width) / max_side)
     need = max(int(np.ceil(_MIN_SIDE * shrink)), int(np.ceil(max(height, width) / _MAX_ASPECT)))
     if height >= need and width >= need:
         return rgb
@@ -47,9 +48,19 @@ def _pad_thin(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 class OcrEngine:
-    """Loads lazily, runs one image at a time (ONNX Runtime already uses every core for one)."""
+    """Loads lazily, runs one image at a time (ONNX Runtime already uses every core for one). Recognition runs in
+    batches of text crops (RapidOCR's `rec_batch_num`, 6). `max_side` (default: SIGHTLINE_OCR_MAX_SIDE, else 2000):
+    RapidOCR shrinks a larger image to this long side before it detects and reads. 2000 halves a 4K frame, and then
+    reads about 10 % of 11-pixel words and 55 % of 13-pixel ones (a 4K desktop at 100 % scaling); 4096 reads over
+    90 % of both, for about 1.5 times the time (bench/observe.py --small-elements)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_side: int | None = None) -> None:
+        if max_side is None:
+            raw = os.environ.get("SIGHTLINE_OCR_MAX_SIDE", "").strip()
+            max_side = int(raw) if raw.isdigit() else _MAX_SIDE
+        if max_side < _MIN_SIDE:
+            raise ValueError(f"max_side must be at least {_MIN_SIDE}, got {max_side}")
+        self.max_side = max_side
         self._engine: Any = None
         self._state: OcrState = "not_loaded"
         self._error: str | None = None
@@ -69,7 +80,7 @@ class OcrEngine:
                 # Imported here: ONNX Runtime and OpenCV take seconds to import, and the host must answer at once.
                 from rapidocr_onnxruntime import RapidOCR  # noqa: PLC0415
 
-                self._engine = RapidOCR()
+                self._engine = RapidOCR(max_side_len=self.max_side)
             except Exception as error:
                 self._state = "error"
                 self._error = f"OCR model failed to load: {error}"
@@ -79,7 +90,7 @@ class OcrEngine:
     def read(self, rgb: NDArray[np.uint8], min_confidence: float = 0.5) -> list[TextLine]:
         self.load()
         # RapidOCR expects OpenCV's BGR channel order.
-        bgr = np.ascontiguousarray(_pad_thin(rgb)[:, :, ::-1])
+        bgr = np.ascontiguousarray(_pad_thin(rgb, self.max_side)[:, :, ::-1])
         with self._run_lock:
             result, _elapsed = self._engine(bgr)
         lines: list[TextLine] = []

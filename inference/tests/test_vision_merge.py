@@ -67,6 +67,23 @@ def test_a_checkbox_takes_its_label_from_the_right() -> None:
     ]
 
 
+def test_a_checkbox_the_ocr_read_into_its_label_takes_the_label_without_it() -> None:
+    # PP-OCR reads a filled checkbox as "1" (a radio button as "O") and joins it to the label on its right.
+    elements = merge_elements(
+        [det("checkbox", 84, 308, 16, 16), det("radio", 84, 368, 16, 16), det("checkbox", 84, 428, 16, 16)],
+        [
+            line("1 Remember my choice", 95, 304, 250, 24),
+            line("O Send me a copy", 79, 362, 200, 30),  # padded: starts left of the box
+            line("2 items selected", 110, 424, 180, 24),  # starts right of the box: "2" is the label's own
+        ],
+    )
+    assert summary(elements) == [
+        (1, "checkbox", "Remember my choice"),
+        (2, "radio", "Send me a copy"),
+        (3, "checkbox", "2 items selected"),
+    ]
+
+
 def test_duplicates_collapse() -> None:
     elements = merge_elements(
         [

@@ -1,9 +1,19 @@
-"""The UI detector: a YOLOv8 / YOLO-World ONNX model run by ONNX Runtime, tiled on large screens."""
+"""The UI detector: a YOLOv8 / YOLO-World ONNX model, tiled on large screens, run by one of two backends:
 
+* ONNX Runtime, with the execution providers TensorRT → CUDA → CPU as available (TensorRT engines cached on disk
+  with their metadata, see `trt_cache`);
+* PyTorch (`torch_backend`): the same ONNX graph on any device PyTorch sees, for a GPU without TensorRT or a GPU
+  build of ONNX Runtime; or a TorchScript export of the model.
+
+`backend="auto"` (the default) takes ONNX Runtime when it offers TensorRT or CUDA, else PyTorch when PyTorch is
+installed and sees a CUDA GPU, else ONNX Runtime on the CPU.
+"""
+
+import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,14 +21,20 @@ from numpy.typing import NDArray
 from sightline_host.vision import trt_cache
 from sightline_host.vision._ort import ort
 from sightline_host.vision.letterbox import BadImage, check_rgb, letterbox
+from sightline_host.vision.onnx_torch import UnsupportedGraph
 from sightline_host.vision.providers import choose_providers
 from sightline_host.vision.tiling import Tile, drop_cut_at_inner_edges, merge_passes, plan_tiles
+from sightline_host.vision.torch_backend import TorchPathUnavailable, TorchRunner, cuda_usable
 from sightline_host.vision.vocabulary import ElementKind, Vocabulary, load_vocabulary
 from sightline_host.vision.yolo_decode import OutputLayoutError, RawDetections, check_layout, decode
 
 DEFAULT_INPUT = 640
 # Largest image a detect call accepts: the protocol's own cap (7680x4320); tiling a larger one would take minutes.
 MAX_PIXELS = 7680 * 4320
+
+
+Backend = Literal["auto", "onnxruntime", "torch"]
+BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "torch")
 
 
 class DetectorUnavailable(Exception):
@@ -50,6 +66,27 @@ class DetectorOptions:
     trt_cache_dir: Path | None = None
     fp16: bool = True
     providers: tuple[str, ...] | None = None
+    backend: Backend = "auto"
+    # The PyTorch backend's device ("cuda", "cuda:1", "cpu"); None: the first CUDA GPU, else the CPU.
+    device: str | None = None
+    # The PyTorch backend on CUDA: capture each pass in a CUDA graph (one launch instead of hundreds).
+    cuda_graph: bool = True
+
+
+def choose_backend(requested: str, ort_available: list[str], model_path: Path) -> Literal["onnxruntime", "torch"]:
+    """The backend `requested` resolves to on this machine."""
+    if requested not in BACKENDS:
+        raise DetectorUnavailable(f"unknown detector backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    if requested != "auto":
+        return "torch" if requested == "torch" else "onnxruntime"
+    if model_path.suffix in (".torchscript", ".ts"):
+        return "torch"
+    if "TensorrtExecutionProvider" in ort_available or "CUDAExecutionProvider" in ort_available:
+        return "onnxruntime"
+    # Imports PyTorch (seconds) only where it is installed.
+    if importlib.util.find_spec("torch") is not None and cuda_usable():
+        return "torch"
+    return "onnxruntime"
 
 
 def _static_hw(shape: list[Any]) -> tuple[int, int] | None:
@@ -73,34 +110,61 @@ class Detector:
         if not model_path.is_file():
             raise DetectorUnavailable(f"detector model {model_path} does not exist")
         runtime = ort()
+        available = list(runtime.get_available_providers())
+        self.backend = choose_backend(self.options.backend, available, model_path)
+        self._engine_record: trt_cache.EngineMetadata | None = None
+        self._torch: TorchRunner | None = None
+        if self.backend == "torch":
+            metadata, inputs, output_shape = self._load_torch(model_path)
+        else:
+            metadata, inputs, output_shape = self._probe_onnxruntime(runtime, model_path)
+        self.vocabulary = vocabulary or load_vocabulary(model_path, metadata)
+        self._image_input = inputs[0][0]
+        hw = _static_hw(list(inputs[0][1]))
+        self.input_height, self.input_width = hw or (DEFAULT_INPUT, DEFAULT_INPUT)
+        self._extra_feeds = self._text_feeds(inputs[1:], text_features)
+        if len(output_shape) == 3 and isinstance(output_shape[1], int):
+            check_layout((1, output_shape[1], 1), len(self.vocabulary.classes))
+        elif len(output_shape) != 3:
+            check_layout(tuple(d if isinstance(d, int) else 1 for d in output_shape), len(self.vocabulary.classes))
+        if self._torch is not None:
+            self.providers: list[str] = list(self._torch.providers)
+        else:
+            self._session = self._onnxruntime_session(runtime, available, model_path)
+            self.providers = list(self._session.get_providers())
+        self._lock = threading.Lock()
+        self._engine_recorded = False
+
+    def _load_torch(self, model_path: Path) -> tuple[dict[str, str], list[tuple[str, list[Any]]], list[Any]]:
+        try:
+            self._torch = TorchRunner(model_path, self.options.device, self.options.fp16, self.options.cuda_graph)
+        except (TorchPathUnavailable, UnsupportedGraph) as error:
+            raise DetectorUnavailable(f"detector model {model_path} cannot run through PyTorch: {error}") from error
+        io = self._torch.io  # PyTorch is imported by TorchRunner only, when this backend is chosen
+        return dict(io.metadata), [(spec.name, list(spec.shape)) for spec in io.inputs], list(io.output_shape)
+
+    @staticmethod
+    def _probe_onnxruntime(
+        runtime: Any, model_path: Path
+    ) -> tuple[dict[str, str], list[tuple[str, list[Any]]], list[Any]]:
         session_options = runtime.SessionOptions()
         session_options.log_severity_level = 3
-        # Build the session on CPU first to read the model's inputs and metadata; cheap next to a TensorRT build.
+        # A CPU session first, to read the model's inputs and metadata; cheap next to a TensorRT build.
         try:
             probe = runtime.InferenceSession(str(model_path), session_options, providers=["CPUExecutionProvider"])
         except Exception as error:
             raise DetectorUnavailable(f"detector model {model_path} could not be loaded: {error}") from error
         metadata = dict(probe.get_modelmeta().custom_metadata_map)
-        self.vocabulary = vocabulary or load_vocabulary(model_path, metadata)
-        inputs = probe.get_inputs()
-        self._image_input = inputs[0].name
-        hw = _static_hw(list(inputs[0].shape))
-        self.input_height, self.input_width = hw or (DEFAULT_INPUT, DEFAULT_INPUT)
-        self._extra_feeds = self._text_feeds(inputs[1:], text_features)
-        output_shape = list(probe.get_outputs()[0].shape)
-        if len(output_shape) == 3 and isinstance(output_shape[1], int):
-            check_layout((1, output_shape[1], 1), len(self.vocabulary.classes))
-        elif len(output_shape) != 3:
-            check_layout(tuple(d if isinstance(d, int) else 1 for d in output_shape), len(self.vocabulary.classes))
-        del probe
+        inputs = [(i.name, list(i.shape)) for i in probe.get_inputs()]
+        return metadata, inputs, list(probe.get_outputs()[0].shape)
 
+    def _onnxruntime_session(self, runtime: Any, available: list[str], model_path: Path) -> Any:
         providers = choose_providers(
-            list(runtime.get_available_providers()),
+            available,
             self.options.trt_cache_dir,
             self.options.fp16,
             self.options.providers or ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"),
         )
-        self._engine_record: trt_cache.EngineMetadata | None = None
         if self.options.trt_cache_dir is not None and providers[0][0] == "TensorrtExecutionProvider":
             self._engine_record = trt_cache.expected_metadata(
                 model_path,
@@ -114,30 +178,31 @@ class Detector:
             )
             # Raises EngineIncompatible before TensorRT ever reads a stale engine.
             trt_cache.check_compatible(self.options.trt_cache_dir, self._engine_record)
+        session_options = runtime.SessionOptions()
+        session_options.log_severity_level = 3
         try:
-            self._session = runtime.InferenceSession(
+            return runtime.InferenceSession(
                 str(model_path), session_options, providers=[(name, opts) for name, opts in providers]
             )
         except Exception as error:
             raise DetectorUnavailable(f"detector model {model_path} could not be loaded: {error}") from error
-        self.providers: list[str] = list(self._session.get_providers())
-        self._lock = threading.Lock()
-        self._engine_recorded = False
 
-    def _text_feeds(self, extra_inputs: list[Any], text_features: NDArray[np.float32] | None) -> dict[str, Any]:
+    def _text_feeds(
+        self, extra_inputs: list[tuple[str, list[Any]]], text_features: NDArray[np.float32] | None
+    ) -> dict[str, Any]:
         """YOLO-World exported with a dynamic vocabulary takes the classes' CLIP text embeddings as a second input;
         they are computed once at build time and stored beside the model (`<model>.txt_feats.npy`)."""
         if not extra_inputs:
             return {}
         if len(extra_inputs) > 1:
-            names = [i.name for i in extra_inputs]
+            names = [name for name, _shape in extra_inputs]
             raise DetectorUnavailable(f"detector model has unexpected extra inputs {names}")
         features = text_features
         if features is None:
             path = self.model_path.with_name(self.model_path.stem + ".txt_feats.npy")
             if not path.exists():
                 raise DetectorUnavailable(
-                    f"detector model takes text features ({extra_inputs[0].name}) but {path} does not exist; "
+                    f"detector model takes text features ({extra_inputs[0][0]}) but {path} does not exist; "
                     "export with `python -m sightline_host.vision.export`, which writes it"
                 )
             features = np.load(path).astype(np.float32)
@@ -148,11 +213,16 @@ class Detector:
                 f"text features hold {features.shape[1]} classes but the vocabulary names "
                 f"{len(self.vocabulary.classes)}"
             )
-        return {extra_inputs[0].name: np.ascontiguousarray(features, dtype=np.float32)}
+        return {extra_inputs[0][0]: np.ascontiguousarray(features, dtype=np.float32)}
 
     def _run(self, tensor: NDArray[np.float32]) -> NDArray[np.float32]:
+        feeds = {self._image_input: tensor, **self._extra_feeds}
+        if self._torch is not None:
+            output = self._torch.run(feeds)
+            check_layout(tuple(int(d) for d in output.shape), len(self.vocabulary.classes))
+            return output
         with self._lock:
-            outputs = self._session.run(None, {self._image_input: tensor, **self._extra_feeds})
+            outputs = self._session.run(None, feeds)
             if self._engine_record is not None and not self._engine_recorded and self.options.trt_cache_dir:
                 # The provider builds the engine on the first run; record what it was built from.
                 trt_cache.record(self.options.trt_cache_dir, self._engine_record)
@@ -213,4 +283,13 @@ class Detector:
         return out
 
 
-__all__ = ["BadImage", "Detection", "Detector", "DetectorOptions", "DetectorUnavailable", "OutputLayoutError"]
+__all__ = [
+    "BACKENDS",
+    "BadImage",
+    "Detection",
+    "Detector",
+    "DetectorOptions",
+    "DetectorUnavailable",
+    "OutputLayoutError",
+    "choose_backend",
+]

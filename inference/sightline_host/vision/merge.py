@@ -97,16 +97,31 @@ def _container(box: Box, controls: list[_Item], inside: float) -> _Item | None:
 
 
 def _beside(control: _Item, free: list[tuple[Box, TextLine]], gap: float) -> int | None:
-    """The free line whose left edge is closest to the right of `control`, on the same row."""
+    """The free line whose left edge is closest to the right of `control`, on the same row. The line may start over
+    the control itself: the OCR often reads a checkbox as a character and joins it to its label."""
     x, y, width, height = control.box
     centre = y + height / 2
     best: tuple[float, int] | None = None
     for index, (box, _line) in enumerate(free):
         distance = box[0] - (x + width)
         same_row = box[1] <= centre <= box[1] + box[3]
-        if same_row and -width / 2 <= distance <= gap * max(height, box[3]) and (best is None or distance < best[0]):
+        # The OCR's boxes are padded: a line that swallowed the box starts a few pixels left of it.
+        starts_after_left_edge = box[0] >= x - width / 2
+        near = distance <= gap * max(height, box[3])
+        if same_row and starts_after_left_edge and near and (best is None or abs(distance) < abs(best[0])):
             best = (distance, index)
     return None if best is None else best[1]
+
+
+# What the OCR makes of a checkbox, radio button or toggle it read together with the label: one mark or letter.
+_BOX_GLYPH = re.compile(r"^\s*(?:[^\w\s]|[0-9IlLoOxXvV口□■☐☑☒])\s+(?=\S)")
+
+
+def _label_text(text: str, line_box: Box, control: Box) -> str:
+    """The label without the character the OCR read from the control, when the line starts over the control."""
+    if line_box[0] < control[0] + control[2]:
+        return _BOX_GLYPH.sub("", text, count=1)
+    return text
 
 
 def merge_elements(
@@ -127,7 +142,7 @@ def merge_elements(
             index = _beside(control, free, opts.beside_gap)
             if index is not None:
                 box, line = free.pop(index)
-                control.texts.append((box, line["text"].strip()))
+                control.texts.append((box, _label_text(line["text"].strip(), box, control.box)))
     items = controls + [
         _Item("text", box, float(line["confidence"]), [(box, line["text"].strip())]) for box, line in free
     ]

@@ -1,6 +1,10 @@
 """The host's detector: configured from the environment, loaded on first use, and never fatal.
 
 SIGHTLINE_DETECTOR_ONNX=/path/yolo-world-ui.onnx   the model (its vocabulary JSON beside it); unset: OCR only
+                                                    (a .torchscript export is accepted too: PyTorch runs it)
+SIGHTLINE_DETECTOR_BACKEND=auto|onnxruntime|torch   auto (default): ONNX Runtime with TensorRT or CUDA, else
+                                                    PyTorch where it sees a CUDA GPU, else ONNX Runtime on the CPU
+SIGHTLINE_DETECTOR_DEVICE=cuda:1                    the PyTorch backend's device (default: the first GPU)
 SIGHTLINE_DETECTOR_TRT_CACHE=/path/engines          TensorRT engine cache (default: trt-engines/ beside the model)
 SIGHTLINE_DETECTOR_TILING=0                         one whole-screen pass only (faster, misses small controls)
 """
@@ -9,13 +13,13 @@ import os
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sightline_host.ocr import ModelUnavailable
-from sightline_host.vision.detector import Detection, Detector, DetectorOptions, DetectorUnavailable
+from sightline_host.vision.detector import Backend, Detection, Detector, DetectorOptions, DetectorUnavailable
 from sightline_host.vision.trt_cache import EngineIncompatible
 from sightline_host.vision.vocabulary import VocabularyMissing
 
@@ -23,8 +27,9 @@ DetectorState = Literal["not_configured", "not_loaded", "loading", "ready", "err
 ENV_MODEL = "SIGHTLINE_DETECTOR_ONNX"
 HOW_TO_GET = (
     "to get one, export YOLO-World with the UI vocabulary on a machine with internet access: "
-    "`inference/.venv/bin/pip install ultralytics && inference/.venv/bin/python -m sightline_host.vision.export "
-    "onnx --out DIR` (it downloads yolov8s-worldv2.pt and the CLIP text encoder once), then set "
+    "`inference/.venv/bin/pip install -e 'inference[export]' && inference/.venv/bin/python -m "
+    "sightline_host.vision.export build --out DIR` (it downloads yolov8s-worldv2.pt and the CLIP text encoder "
+    "once, and warms the TensorRT engine where there is TensorRT), then set "
     f"{ENV_MODEL}=DIR/yolo-world-ui.onnx; or unset {ENV_MODEL} to observe with OCR only"
 )
 
@@ -44,9 +49,13 @@ class DetectorService:
             return DetectorService(None)
         model = Path(raw).expanduser()
         cache_raw = os.environ.get("SIGHTLINE_DETECTOR_TRT_CACHE", "").strip()
+        backend = os.environ.get("SIGHTLINE_DETECTOR_BACKEND", "auto").strip() or "auto"
         options = DetectorOptions(
             trt_cache_dir=Path(cache_raw).expanduser() if cache_raw else model.parent / "trt-engines",
             tiling=os.environ.get("SIGHTLINE_DETECTOR_TILING", "1").strip() not in ("0", "false", "no"),
+            # An unknown name is refused with the list of names when the detector loads.
+            backend=cast(Backend, backend),
+            device=os.environ.get("SIGHTLINE_DETECTOR_DEVICE", "").strip() or None,
         )
         return DetectorService(model, options)
 
