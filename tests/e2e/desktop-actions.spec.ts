@@ -181,13 +181,14 @@ test("the kill switch hotkey stops a long typing action part-way", async () => {
     })
     .toBe(true);
   uIOhook.off("keydown", probe);
-  const text = "abcdefghij".repeat(60);
+  // Long enough that typing outlasts the hotkey's way through the X server and the hook by seconds.
+  const text = "abcdefghij".repeat(400);
   const typing = new ActionExecutor(createNutDesktopIO()).perform(
     ActionSchema.parse({ type: "type", text, target: await spot("#long", 0.1) }),
     { displays, signal },
   );
   await expect
-    .poll(async () => (await formState()).name.length + (await form.inputValue("#long")).length)
+    .poll(async () => (await formState()).name.length + (await form.inputValue("#long")).length, { intervals: [20] })
     .toBeGreaterThan(20);
   // A person presses the hotkey: a real X key event, seen by the global hook.
   await run("xdotool", ["key", "ctrl+alt+Escape"]);
