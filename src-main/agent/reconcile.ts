@@ -1,4 +1,5 @@
 import type { ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
+import { boxCentre } from "../coords/spaces";
 
 /**
  * How far (in multiples of the element's own size, at least MIN_REACH_PX) an
@@ -13,13 +14,9 @@ export function normaliseText(text: string): string {
   return text.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
 }
 
-function centre(box: ScreenBox): { x: number; y: number } {
-  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-}
-
 function distance(a: ScreenBox, b: ScreenBox): number {
-  const ca = centre(a);
-  const cb = centre(b);
+  const ca = boxCentre(a);
+  const cb = boxCentre(b);
   return Math.hypot(ca.x - cb.x, ca.y - cb.y);
 }
 

@@ -6,7 +6,7 @@ import { runConfirmed } from "../actions/confirmed-run";
 import type { ActionExecutor, ExecutionContext } from "../actions/executor";
 import { type ActionContext, assessRisk, type ConfirmationSettings } from "../actions/policy";
 import type { Capture } from "../capture/capture";
-import type { DisplayGeometry } from "../coords/spaces";
+import { boxCentre, type DisplayGeometry } from "../coords/spaces";
 import { TypedEvents } from "../util/typed-events";
 import { checkExpectation } from "./expectation";
 import { describeFailure } from "./failures";
@@ -477,7 +477,7 @@ function sha256(png: Buffer | undefined): string | undefined {
 }
 
 function centresOf(elements: readonly ScreenElement[]): Map<number, { x: number; y: number }> {
-  return new Map(elements.map((e) => [e.id, centre(e.box)]));
+  return new Map(elements.map((e) => [e.id, boxCentre(e.box)]));
 }
 
 function elementTargetOf(action: Action): number | undefined {
@@ -495,10 +495,6 @@ function throwIfAborted(signal: AbortSignal): void {
 
 function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal {
   return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
-}
-
-function centre(box: { x: number; y: number; width: number; height: number }) {
-  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
 }
 
 function targetOf(action: Action) {

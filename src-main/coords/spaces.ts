@@ -113,3 +113,8 @@ export function mapRect<A extends Space, B extends Space>(r: Rect<A>, map: (p: P
   const b = map({ space: r.space, x: r.x + r.width, y: r.y + r.height });
   return { space: a.space, x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y };
 }
+
+/** The centre of an unlabelled box (a ScreenBox, say), in whatever space the box is in. */
+export function boxCentre(box: { x: number; y: number; width: number; height: number }): { x: number; y: number } {
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}

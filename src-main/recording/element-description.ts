@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { type DisplayInfo, ElementKind, type ScreenBox, type ScreenElement } from "../../src-shared/bridge-api";
+import { boxCentre } from "../coords/spaces";
 
 export const ElementDescription = z
   .object({
@@ -35,7 +36,7 @@ export const DESCRIBE_LIMITS = {
   rowSlackPt: 12,
 } as const;
 
-export const centreOf = (box: ScreenBox): Point => ({ x: box.x + box.width / 2, y: box.y + box.height / 2 });
+export const centreOf = (box: ScreenBox): Point => boxCentre(box);
 
 const contains = (box: ScreenBox, p: Point, pad: number) =>
   p.x >= box.x - pad && p.y >= box.y - pad && p.x <= box.x + box.width + pad && p.y <= box.y + box.height + pad;
