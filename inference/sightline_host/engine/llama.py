@@ -167,13 +167,16 @@ class LlamaDecoder:
         self.token = torch.zeros(1, dtype=torch.long, device=device)
         self.position = torch.zeros((), dtype=torch.long, device=device)
         self.next_token = torch.zeros(1, dtype=torch.long, device=device)
-        f32 = {"device": device, "dtype": torch.float32}
-        self.x = torch.zeros(shape.hidden_size, **f32)
-        self.qkv = torch.zeros((self.num_heads + 2 * self.num_kv_heads) * d, **f32)
-        self.attn_out = torch.zeros(self.num_heads * d, **f32)
-        self.mlp = torch.zeros(weight_shape(layers[0].w_gate_up)[0] // 2, **f32)
-        self.logits_local = torch.zeros(lm_head.shape[0], **f32)
-        self.logits = torch.zeros(shape.vocab_size, **f32) if tp else self.logits_local
+
+        def f32(size: int) -> torch.Tensor:
+            return torch.zeros(size, device=device, dtype=torch.float32)
+
+        self.x = f32(shape.hidden_size)
+        self.qkv = f32((self.num_heads + 2 * self.num_kv_heads) * d)
+        self.attn_out = f32(self.num_heads * d)
+        self.mlp = f32(weight_shape(layers[0].w_gate_up)[0] // 2)
+        self.logits_local = f32(lm_head.shape[0])
+        self.logits = f32(shape.vocab_size) if tp else self.logits_local
         self.partial = tp.reduce_buffer(self.x) if tp else self.x
         self.attention = DecodeAttention(self.num_heads, self.num_kv_heads, d, max_seq, device)
         self._scratch: torch.Tensor | None = None

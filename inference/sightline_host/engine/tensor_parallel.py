@@ -48,7 +48,10 @@ class TensorParallel:
     """
 
     def __init__(self, group: dist.ProcessGroup | None = None, reduce_backend: str = "nccl") -> None:
-        self.group = group or dist.group.WORLD
+        world_group = group or dist.group.WORLD
+        if world_group is None:
+            raise RuntimeError("torch.distributed is not initialized: call init_process_group first")
+        self.group: dist.ProcessGroup = world_group
         self.rank = dist.get_rank(self.group)
         self.world = dist.get_world_size(self.group)
         self.reduce_backend = reduce_backend
