@@ -1,4 +1,6 @@
-import { expect, type Page, test } from "@playwright/test";
+import { expect, type Page, test, type WebSocketRoute } from "@playwright/test";
+import { RunState } from "../../src-shared/bridge-api";
+import { BridgeServerFrame } from "../../src-shared/bridge-wire";
 import type { Plan } from "../../src-shared/plan";
 import type { HeadlessApp } from "./headless-app";
 import {
@@ -56,6 +58,14 @@ const stage = () => page.getByTestId("stage");
 const steps = () => page.getByTestId("plan-step");
 const instructionBox = () => page.getByRole("textbox", { name: "Instruction" });
 const restButton = () => dialog().getByRole("button", { name: /rest of the low-risk/ });
+
+/** The run a bridge frame carries, when it is still planning and already shows a streamed step. */
+function planningRunWithSteps(message: string | Buffer): RunState | undefined {
+  const frame = BridgeServerFrame.parse(JSON.parse(String(message)));
+  if (frame.kind !== "event" || frame.event !== "run") return undefined;
+  const run = RunState.parse(frame.payload);
+  return run.stage === "planning" && run.steps.length > 0 ? run : undefined;
+}
 
 async function runPlan(instruction: string, plan: Plan) {
   await target.reset();
@@ -170,6 +180,65 @@ test("a typed instruction shows capturing, observing and planning, and Esc cance
     "observing",
     "planning",
   ]);
+});
+
+test("planning: each step shows as soon as the planner has written it, before the plan is complete", async ({
+  browser,
+}) => {
+  // A page of its own whose bridge socket the test routes: once the real planner's stream has produced a
+  // whole step, later frames wait, so the screenshot catches the plan half-written however fast it ends.
+  const watched = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const errors = collectPageErrors(watched);
+  let held: (string | Buffer)[] | undefined;
+  let toPage: WebSocketRoute | undefined;
+  let sawStreamedStep!: (run: RunState) => void;
+  const streamedStep = new Promise<RunState>((resolve) => {
+    sawStreamedStep = resolve;
+  });
+  await watched.routeWebSocket(/\/bridge/, (client) => {
+    toPage = client;
+    const server = client.connectToServer();
+    client.onMessage((message) => server.send(message));
+    server.onMessage((message) => {
+      if (held) {
+        held.push(message);
+        return;
+      }
+      client.send(message);
+      const run = planningRunWithSteps(message);
+      if (run) {
+        held = [];
+        sawStreamedStep(run);
+      }
+    });
+  });
+  try {
+    await openOverlay(watched, app.url);
+    const box = watched.getByRole("textbox", { name: "Instruction" });
+    await box.fill("Type hello into the name field, then press Enter");
+    await box.press("Enter");
+    const run = await streamedStep;
+    const shown = watched.getByTestId("plan-step");
+    await expect(watched.getByTestId("stage")).toHaveAttribute("data-stage", "planning");
+    await expect(shown).toHaveCount(run.steps.length);
+    // The plan's length is not known until the planner has finished.
+    await expect(shown.first()).toHaveAccessibleName(/^Step 1: /);
+    await expect(shown.first()).toHaveAttribute("data-status", "pending");
+    await expect(watched.getByTestId("planning-more")).toBeVisible();
+    await shoot(watched, "06b-planning-streamed-step");
+
+    // The held frames go through in order; the run carries on from where it was, and Esc stops it.
+    const backlog = held ?? [];
+    held = undefined;
+    for (const message of backlog) toPage?.send(message);
+    await watched.keyboard.press("Escape");
+    await expect(watched.getByTestId("stage")).toHaveAttribute("data-stage", /cancelled|done|failed/, {
+      timeout: 15_000,
+    });
+    expect(errors.join("\n"), "console errors on the watched page").toBe("");
+  } finally {
+    await watched.close();
+  }
 });
 
 test("Esc during capture or observe cancels the run at once", async () => {

@@ -9,6 +9,8 @@ import { RiskBadge, RiskReasons, StepStatusBadge } from "./Badges";
 export function PlanView() {
   const run = useApp((s) => s.run);
   if (!run || (run.steps.length === 0 && run.planningText === undefined)) return null;
+  // While the planner is still writing, the number of steps is not known yet.
+  const stillWriting = run.stage === "planning" && run.steps.length > 0;
   return (
     <section className="plan" aria-labelledby="plan-heading">
       <h2 id="plan-heading">Plan {run.planner ? <span className="muted">· {run.planner}</span> : null}</h2>
@@ -20,12 +22,17 @@ export function PlanView() {
               key={step.index}
               step={step}
               status={shownStepStatus(run, step)}
-              total={run.steps.length}
+              total={stillWriting ? undefined : run.steps.length}
               elements={run.elements}
               replanned={i > 0 && (step.round ?? 1) !== (run.steps[i - 1]?.round ?? 1)}
             />
           ))}
         </ol>
+      ) : null}
+      {stillWriting ? (
+        <p className="planning-more muted" data-testid="planning-more" aria-live="polite">
+          The planner is writing the next step…
+        </p>
       ) : null}
     </section>
   );
@@ -42,7 +49,8 @@ function PlanningText({ text }: { text: string }) {
 type PlanStepItemProps = {
   step: RunStep;
   status: ShownStepStatus;
-  total: number;
+  /** How many steps the plan has; undefined while the planner is still writing it. */
+  total: number | undefined;
   elements: readonly ScreenElement[];
   /** The first step of a plan made after the screen did not turn out as expected. */
   replanned: boolean;
@@ -57,7 +65,7 @@ function PlanStepItem({ step, status, total, elements, replanned }: PlanStepItem
       data-status={step.status}
       data-risk={step.risk.level}
       aria-current={status === "waiting" || status === "running" ? "step" : undefined}
-      aria-label={`Step ${step.index + 1} of ${total}: ${step.description}`}
+      aria-label={`Step ${step.index + 1}${total === undefined ? "" : ` of ${total}`}: ${step.description}`}
     >
       <span className="step-number" aria-hidden="true">
         {step.index + 1}
