@@ -1,5 +1,5 @@
 import type { ScreenElement } from "../../src-shared/bridge-api";
-import { normaliseText } from "./reconcile";
+import { foldedWords } from "../util/text-keys";
 
 export type ExpectationCheck = { met: boolean; detail: string };
 
@@ -17,13 +17,13 @@ function literals(expect: string): string[] {
   const found: string[] = [];
   for (const match of expect.matchAll(/\*\*([^*]+)\*\*|"([^"]+)"|“([^”]+)”|'([^']+)'|`([^`]+)`/g)) {
     const text = match.slice(1).find((group) => group !== undefined);
-    if (text && normaliseText(text) !== "") found.push(normaliseText(text));
+    if (text && foldedWords(text) !== "") found.push(foldedWords(text));
   }
   return found;
 }
 
 function contentWords(expect: string): string[] {
-  const words = normaliseText(expect)
+  const words = foldedWords(expect)
     .replace(/[^\p{L}\p{N}@.\-_ ]/gu, " ")
     .split(" ")
     .map((w) => w.replace(/^[.\-_]+|[.\-_]+$/g, ""));
@@ -37,7 +37,7 @@ function contentWords(expect: string): string[] {
  * tell (no usable words) passes, since the step itself reported success.
  */
 export function checkExpectation(expect: string, elements: readonly ScreenElement[]): ExpectationCheck {
-  const screen = normaliseText(elements.map((e) => e.text).join(" \n "));
+  const screen = foldedWords(elements.map((e) => e.text).join(" \n "));
   const quoted = literals(expect);
   if (quoted.length > 0) {
     const missing = quoted.filter((text) => !screen.includes(text));

@@ -1,5 +1,6 @@
 import type { ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
 import { boxCentre } from "../coords/spaces";
+import { foldedWords } from "../util/text-keys";
 
 /**
  * How far (in multiples of the element's own size, at least MIN_REACH_PX) an
@@ -10,10 +11,6 @@ import { boxCentre } from "../coords/spaces";
 const REACH_IN_SIZES = 3;
 const MIN_REACH_PX = 48;
 
-export function normaliseText(text: string): string {
-  return text.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
-}
-
 function distance(a: ScreenBox, b: ScreenBox): number {
   const ca = boxCentre(a);
   const cb = boxCentre(b);
@@ -22,7 +19,7 @@ function distance(a: ScreenBox, b: ScreenBox): number {
 
 function sameElement(before: ScreenElement, after: ScreenElement): boolean {
   if (before.kind !== after.kind) return false;
-  if (normaliseText(before.text) !== normaliseText(after.text)) return false;
+  if (foldedWords(before.text) !== foldedWords(after.text)) return false;
   const reach = Math.max(MIN_REACH_PX, REACH_IN_SIZES * Math.max(before.box.width, before.box.height));
   return distance(before.box, after.box) <= reach;
 }

@@ -8,6 +8,7 @@
  * window may have moved anywhere; the kind adds a little when it agrees.
  */
 import type { DisplayInfo, ScreenElement } from "../../src-shared/bridge-api";
+import { lettersAndDigits } from "../util/text-keys";
 import { centreOf, type ElementDescription } from "./element-description";
 
 export type Grounding = {
@@ -24,14 +25,6 @@ export const GROUNDING_LIMITS = {
   positionWeight: 0.2,
   kindBonus: 0.05,
 } as const;
-
-/** Letters and digits only, lower case: what survives the observer's spacing and punctuation quirks. */
-export function normaliseText(text: string): string {
-  return text
-    .normalize("NFKC")
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, "");
-}
 
 function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -50,8 +43,8 @@ function editDistance(a: string, b: string): number {
 
 /** 1 for the same text (after normalising), less for containment or a few edits, 0 for nothing in common. */
 export function textSimilarity(a: string, b: string): number {
-  const x = normaliseText(a);
-  const y = normaliseText(b);
+  const x = lettersAndDigits(a);
+  const y = lettersAndDigits(b);
   if (!x || !y) return 0;
   if (x === y) return 1;
   const [short, long] = x.length <= y.length ? [x, y] : [y, x];

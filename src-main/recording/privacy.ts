@@ -5,8 +5,9 @@
  * address, a card number, or text the user typed that was not kept.
  */
 import type { ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
+import { lettersAndDigits } from "../util/text-keys";
 import type { ElementDescription } from "./element-description";
-import { normaliseText, textSimilarity } from "./grounding";
+import { textSimilarity } from "./grounding";
 
 export type PrivacySettings = {
   /** Keep no typed text at all: type steps say that something was typed, not what. */
@@ -90,14 +91,14 @@ export function typedTextShown(
   fieldPoint: { x: number; y: number },
   scaleFactor = 1,
 ): boolean {
-  const want = normaliseText(typed);
+  const want = lettersAndDigits(typed);
   if (!want) return false;
   const near = SHOWN_NEAR_PX * scaleFactor;
   return elements.some((e) => {
     const dx = Math.max(e.box.x - fieldPoint.x, 0, fieldPoint.x - (e.box.x + e.box.width));
     const dy = Math.max(e.box.y - fieldPoint.y, 0, fieldPoint.y - (e.box.y + e.box.height));
     if (Math.hypot(dx, dy) > near) return false;
-    const seen = normaliseText(e.text);
+    const seen = lettersAndDigits(e.text);
     if (!seen) return false;
     // The element is (mostly) the typed text; "ada" inside "Adam Smith" is not it.
     if (seen.includes(want) && want.length >= seen.length / 2) return true;
@@ -142,11 +143,11 @@ export function redactionReason(
 ): "email" | "card-number" | "typed-text" | undefined {
   if (settings.redactEmails && containsEmail(text)) return "email";
   if (settings.redactCardNumbers && containsCardNumber(text)) return "card-number";
-  const seen = normaliseText(text);
+  const seen = lettersAndDigits(text);
   if (
     seen &&
     secrets.some((secret) => {
-      const s = normaliseText(secret);
+      const s = lettersAndDigits(secret);
       if (!s) return false;
       // The element shows the secret, or a good part of it (the observer may split a line).
       return seen.includes(s) || (s.includes(seen) && seen.length >= Math.max(4, s.length / 2));

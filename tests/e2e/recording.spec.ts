@@ -14,13 +14,13 @@ import { HostClient } from "../../src-main/host/client";
 import { hostPython, projectRoot } from "../../src-main/host/python-env";
 import { HostSupervisor } from "../../src-main/host/supervisor";
 import { XdotoolActiveWindow } from "../../src-main/recording/active-window";
-import { normaliseText } from "../../src-main/recording/grounding";
 import { Recorder } from "../../src-main/recording/recorder";
 import type { RecordedStep } from "../../src-main/recording/recording-manifest";
 import { RecordingsLibrary } from "../../src-main/recording/recordings-library";
 import { replayRecording } from "../../src-main/recording/replay";
 import { ReplayPlan } from "../../src-main/recording/replay-plan";
 import { UiohookInputSource } from "../../src-main/recording/uiohook-input-source";
+import { lettersAndDigits } from "../../src-main/util/text-keys";
 
 /**
  * Tutorial recording end to end on a real X display: a real Chromium window
@@ -122,7 +122,7 @@ const observe = async (capture: Capture) => {
 const targetText = (step: RecordedStep | undefined) => {
   if (!step) return undefined;
   const target = step.kind === "type" ? step.field : step.kind === "key" ? undefined : step.target;
-  return target && normaliseText(target.text);
+  return target && lettersAndDigits(target.text);
 };
 
 test("a recorded session becomes a tutorial without the password, and its plan replays on a moved window", async () => {

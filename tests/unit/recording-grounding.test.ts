@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeTargetAt, ElementDescription, elementAt, sideOf } from "../../src-main/recording/element-description";
-import { groundDescription, normaliseText, textSimilarity } from "../../src-main/recording/grounding";
+import { groundDescription, textSimilarity } from "../../src-main/recording/grounding";
+import { lettersAndDigits } from "../../src-main/util/text-keys";
 import type { DisplayInfo, ElementKind, ScreenElement } from "../../src-shared/bridge-api";
 
 const display = (width = 1920, height = 1080, x = 0, y = 0, scaleFactor = 1): DisplayInfo => ({
@@ -80,7 +81,7 @@ describe("what a point acts on", () => {
 
 describe("text similarity", () => {
   it("forgives the observer's spacing, case and small misreadings", () => {
-    expect(normaliseText("Send me updates!")).toBe("sendmeupdates");
+    expect(lettersAndDigits("Send me updates!")).toBe("sendmeupdates");
     expect(textSimilarity("Send me updates", "Sendmeupdates")).toBe(1);
     expect(textSimilarity("Password", "Passwcrd")).toBeGreaterThan(0.85);
     expect(textSimilarity("Wednesday 1", "Wednesday1")).toBe(1);
