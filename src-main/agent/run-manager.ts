@@ -10,7 +10,7 @@ import { boxCentre, type DisplayGeometry } from "../coords/spaces";
 import { TypedEvents } from "../util/typed-events";
 import { checkExpectation } from "./expectation";
 import { describeFailure } from "./failures";
-import { partialPlanSteps } from "./partial-plan";
+import { PartialPlanReader } from "./partial-plan";
 import type { Planner, PlanProgress } from "./planner";
 import { reconcileElements } from "./reconcile";
 
@@ -303,6 +303,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     this.update(run, { planner: planner.name, planningText: "" });
     let lastPush = 0;
     let shown = 0;
+    const reader = new PartialPlanReader();
     try {
       return await planner.plan(
         {
@@ -316,11 +317,11 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
           onModel: (model) => this.update(run, { planner: model }),
           onText: (text) => {
             // Each step shows as soon as its JSON object is complete; nothing runs before the whole plan parses.
-            const preview = partialPlanSteps(text);
+            const preview = reader.read(text);
             if (preview.length > shown) {
               shown = preview.length;
               lastPush = performance.now();
-              const steps = planSteps({ steps: preview }, run.state.elements, capture, {
+              const steps = planSteps({ steps: [...preview] }, run.state.elements, capture, {
                 round,
                 firstIndex: before.length,
               });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { partialPlanSteps } from "../../src-main/agent/partial-plan";
+import { PartialPlanReader, partialPlanSteps } from "../../src-main/agent/partial-plan";
 
 const full = JSON.stringify({
   steps: [
@@ -30,5 +30,25 @@ describe("partialPlanSteps", () => {
       '{"steps":[{"description":"ok","action":{"type":"wait","ms":5}},{"description":"","action":{"type":"nope"}},';
     expect(partialPlanSteps(text)).toHaveLength(1);
     expect(partialPlanSteps('{"plan":[{"a":1}]}')).toEqual([]);
+  });
+
+  it("reading the stream piece by piece gives what reading each prefix whole gives, parsing each step once", () => {
+    const reader = new PartialPlanReader();
+    for (let end = 0; end <= full.length; end += 7) {
+      const prefix = full.slice(0, end);
+      expect(reader.read(prefix)).toEqual(partialPlanSteps(prefix));
+    }
+    const steps = reader.read(full);
+    expect(steps).toHaveLength(3);
+    const first = steps[0];
+    expect(reader.read(`${full} `)[0]).toBe(first); // the same object: not parsed again
+    expect(() => reader.read(full.slice(0, 10))).toThrow(/only grows/);
+  });
+
+  it("finds the key even when it arrives split across chunks", () => {
+    const reader = new PartialPlanReader();
+    expect(reader.read('{"ste')).toEqual([]);
+    expect(reader.read('{"steps" : [')).toEqual([]);
+    expect(reader.read(full.replace('{"steps":[', '{"steps" : ['))).toHaveLength(3);
   });
 });
