@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, expect, type Page } from "@playwright/test";
+import { type Browser, chromium, expect, type Page, test } from "@playwright/test";
 import { WebSocket } from "ws";
 import { chromiumPath } from "../../playwright.config";
 import {
@@ -185,4 +185,48 @@ export function collectPageErrors(page: Page): string[] {
   });
   page.on("pageerror", (error) => errors.push(String(error)));
   return errors;
+}
+
+/** What an overlay spec works with: the app, the test's own bridge, a target window and the overlay page. */
+export type OverlaySession = {
+  app: HeadlessApp & { configDir: string };
+  bridge: TestBridge;
+  target: TargetWindow;
+  page: Page;
+};
+
+/**
+ * Registers the hooks every overlay spec shares (call it at the top of a serial
+ * spec): a target window, the app, a bridge and the overlay page before the
+ * first test; after each test, no console error or CSP violation on the page;
+ * everything closed after the last. The fields are set once the first
+ * beforeAll has run, so a spec's own beforeAll may read them.
+ */
+export function registerOverlaySession(): OverlaySession {
+  const session: Partial<OverlaySession> = {};
+  let pageErrors: string[] = [];
+  test.beforeAll(async ({ browser }) => {
+    session.target = await openTargetWindow();
+    session.app = await startRendererApp();
+    session.bridge = await connectTestBridge(session.app.url);
+    session.page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    pageErrors = collectPageErrors(session.page);
+    await openOverlay(session.page, session.app.url);
+  });
+  test.afterEach(() => {
+    // Bridge reconnects while the host restarts are expected; nothing else may log an error.
+    expect(pageErrors.join("\n"), "console errors or CSP violations on the overlay page").toBe("");
+  });
+  test.afterAll(async () => {
+    session.bridge?.close();
+    await session.app?.stop();
+    await session.target?.browser.close();
+  });
+  return new Proxy(session, {
+    get(fields, key: keyof OverlaySession) {
+      const value = fields[key];
+      if (value === undefined) throw new Error(`the overlay session's ${key} is read before its beforeAll ran`);
+      return value;
+    },
+  }) as OverlaySession;
 }

@@ -1,13 +1,10 @@
 import { expect, type Page, test } from "@playwright/test";
 import type { HeadlessApp } from "./headless-app";
 import {
-  collectPageErrors,
-  connectTestBridge,
   draftPlan,
   openOverlay,
-  openTargetWindow,
+  registerOverlaySession,
   shoot,
-  startRendererApp,
   type TargetWindow,
   type TestBridge,
 } from "./renderer-helpers";
@@ -19,29 +16,14 @@ import {
 
 test.describe.configure({ mode: "serial" });
 
+const session = registerOverlaySession();
 let app: HeadlessApp;
 let bridge: TestBridge;
 let target: TargetWindow;
 let page: Page;
-let pageErrors: string[];
 
-test.beforeAll(async ({ browser }) => {
-  target = await openTargetWindow();
-  app = await startRendererApp();
-  bridge = await connectTestBridge(app.url);
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  pageErrors = collectPageErrors(page);
-  await openOverlay(page, app.url);
-});
-
-test.afterAll(async () => {
-  bridge?.close();
-  await app?.stop();
-  await target?.browser.close();
-});
-
-test.afterEach(() => {
-  expect(pageErrors.join("\n"), "console errors or CSP violations on the overlay page").toBe("");
+test.beforeAll(() => {
+  ({ app, bridge, target, page } = session);
 });
 
 const instructionBox = () => page.getByRole("textbox", { name: "Instruction" });
