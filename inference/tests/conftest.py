@@ -72,3 +72,11 @@ def ws(host: RunningHost) -> Iterator[ClientConnection]:
         yield connection
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight tiny LLaVA checkpoint folder (see test_vlm_tiny_model.py), built once per test session."""
+    from tests.test_vlm_tiny_model import write_tiny_llava  # noqa: PLC0415  (imports PyTorch: only when asked)
+
+    return write_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))

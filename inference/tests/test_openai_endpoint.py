@@ -67,6 +67,7 @@ def test_models_need_the_token_and_name_the_planner(host: RunningHost) -> None:
     assert models["object"] == "list"
     assert [(m["id"], m["role"]) for m in models["data"]] == [("smollm2-135m-instruct-q4_1", "planner")]
     assert models["data"][0]["context_length"] == 4096  # the profile's context, which clients size prompts by
+    assert models["data"][0]["input_modalities"] == ["text"]  # images go to the vlm role only
 
 
 def test_a_plan_from_the_real_model_parses_against_its_schema(host: RunningHost) -> None:

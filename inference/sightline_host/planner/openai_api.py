@@ -14,10 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sightline_host.planner.chat_types import ChatDelta, ChatMessage, ChatRequest, EngineError, Usage
+from sightline_host.planner.chat_types import ChatDelta, ChatImage, ChatMessage, ChatRequest, EngineError, Usage
 from sightline_host.planner.registry import ChatModels
+from sightline_host.vlm.data_url import image_from_data_url
 
 MAX_COMPLETION_TOKENS = 4096
+# Each image may be as large as one the WebSocket takes (protocol MAX_IMAGE_BYTES / MAX_IMAGE_PIXELS); a screen
+# assistant asks about one screenshot at a time, and a few decoded 8K frames are already hundreds of MB.
+MAX_IMAGES_PER_REQUEST = 4
 
 
 class _ImageUrl(BaseModel):
@@ -71,15 +75,39 @@ def openai_error(status: int, code: str, message: str, param: str | None = None)
     return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status)
 
 
-def _text_of(message: _Message) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    if any(part.type == "image_url" for part in message.content):
+def _check_image_parts(body: _ChatCompletionBody, reads_images: bool) -> None:
+    """Refuses images before any is decoded: for a text-only model, or more than a request may carry."""
+    count = sum(
+        1 for m in body.messages if not isinstance(m.content, str) for part in m.content if part.type == "image_url"
+    )
+    if count and not reads_images:
         raise EngineError("unsupported_content", "this model reads text only; send images to the vlm role")
-    return "".join(part.text or "" for part in message.content)
+    if count > MAX_IMAGES_PER_REQUEST:
+        raise EngineError(
+            "too_many_images", f"{count} images in one request; the limit is {MAX_IMAGES_PER_REQUEST}", 400, "messages"
+        )
 
 
-def _chat_request(body: _ChatCompletionBody) -> ChatRequest:
+def _message(index: int, message: _Message) -> ChatMessage:
+    role: Literal["system", "user", "assistant"] = "system" if message.role == "developer" else message.role
+    if isinstance(message.content, str):
+        return ChatMessage(role, message.content)
+    texts: list[str] = []
+    images: list[ChatImage] = []
+    for number, part in enumerate(message.content):
+        where = f"messages.{index}.content.{number}"
+        if part.type == "text":
+            texts.append(part.text or "")
+        elif part.image_url is None:
+            raise EngineError("bad_request", "a part of type image_url needs an image_url", 400, f"{where}.image_url")
+        else:
+            images.append(image_from_data_url(part.image_url.url, f"{where}.image_url.url"))
+    return ChatMessage(role, "".join(texts), tuple(images))
+
+
+def _chat_request(body: _ChatCompletionBody, reads_images: bool) -> ChatRequest:
+    """The engine's request; decodes the images (CPU work: call it off the event loop)."""
+    _check_image_parts(body, reads_images)
     schema: dict[str, Any] | None = None
     if body.response_format and body.response_format.type == "json_schema":
         if body.response_format.json_schema is None:
@@ -88,7 +116,7 @@ def _chat_request(body: _ChatCompletionBody) -> ChatRequest:
     elif body.response_format and body.response_format.type == "json_object":
         schema = {"type": "object"}
     stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-    messages = [ChatMessage("system" if m.role == "developer" else m.role, _text_of(m)) for m in body.messages]
+    messages = [_message(index, m) for index, m in enumerate(body.messages)]
     return ChatRequest(
         messages=messages,
         max_tokens=body.max_completion_tokens or body.max_tokens or 512,
@@ -174,6 +202,8 @@ def create_openai_router(models: ChatModels) -> APIRouter:
                     "role": m.role,
                     # Prompt plus answer must fit in this many tokens; clients size their prompts by it.
                     "context_length": m.context,
+                    # Which content parts a request to this model may carry.
+                    "input_modalities": ["text", "image"] if m.role == "vlm" else ["text"],
                 }
                 for m in models.served
             ],
@@ -185,11 +215,11 @@ def create_openai_router(models: ChatModels) -> APIRouter:
         if isinstance(body, JSONResponse):
             return body
         try:
-            chat = _chat_request(body)
-            # Loading a model takes seconds; keep the event loop free meanwhile.
+            # Decoding images and loading a model take seconds; keep the event loop free meanwhile.
+            chat = await asyncio.to_thread(_chat_request, body, models.accepts_images(body.model))
             engine = await asyncio.to_thread(models.engine, body.model)
         except EngineError as error:
-            return openai_error(error.status, error.code, str(error))
+            return openai_error(error.status, error.code, str(error), error.param)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         usage = Usage()

@@ -17,12 +17,14 @@ from sightline_host.models.catalog import (
     Profile,
     package_dir,
 )
+from sightline_host.models.store import ModelNotPresent, ModelStore
 from sightline_host.models.vram import GpuSpec
 from sightline_host.planner.chat_types import ChatEngine, EngineError
 from sightline_host.telemetry.accounting import ACCOUNTING
 
 if TYPE_CHECKING:
     from sightline_host.planner.external.process import EngineProcess
+    from sightline_host.vlm.screen import ScreenVlm
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,37 @@ def _llamacpp_factory(model: ServedModel, path: Path) -> ChatEngine:
     return LlamaCppEngine(model.id, path, context=model.context, repeat_penalty=repeat_penalty)
 
 
-FACTORIES: dict[str, EngineFactory] = {"llama.cpp": _llamacpp_factory}
+def _builtin_factory(model: ServedModel, path: Path) -> ChatEngine:
+    # "builtin" is the host's own PyTorch path; for the vlm role that is transformers (Molmo or any
+    # image-text-to-text model). The built-in planner engine (engine/) is not behind the endpoint yet.
+    if model.role != "vlm":
+        raise EngineError(
+            "model_unavailable", f"{model.id} needs the builtin engine, which this host cannot run as a planner", 503
+        )
+    from sightline_host.vlm.loading import load_vlm  # noqa: PLC0415  (PyTorch is an optional dependency)
+
+    device = model.assignment.device or model.manifest.runtime.device
+    folder = path if path.is_dir() else path.parent
+    return load_vlm(model.id, folder, model.manifest.runtime.args or {}, device, model.context)
+
+
+FACTORIES: dict[str, EngineFactory] = {"llama.cpp": _llamacpp_factory, "builtin": _builtin_factory}
+
+
+def _store_path(manifest: ModelManifest) -> Path:
+    """Where the model store holds a hub model: its one file, or its folder when it has several."""
+    catalog = Catalog(root=manifest.path.parent.parent, manifests={manifest.id: manifest}, profiles={})
+    try:
+        folder = ModelStore(catalog).model_path(manifest.id)
+    except ModelNotPresent as error:
+        raise EngineError("model_unavailable", f"{error} (command: `{error.command}`)", 503) from error
+    names = [f.name for f in manifest.files]
+    single = len(names) == 1 and not any(c in names[0] for c in "*?[")
+    return folder / names[0] if single else folder
 
 
 def model_file(manifest: ModelManifest) -> Path:
-    """The model's weights file as installed, or an EngineError that says how to get it."""
+    """The model's weights file (or checkpoint folder) as installed, or an EngineError that says how to get it."""
     first = manifest.files[0]
     if isinstance(manifest.source, PackageSource):
         folder = package_dir(manifest.source)
@@ -64,11 +92,7 @@ def model_file(manifest: ModelManifest) -> Path:
                 503,
             )
         return path
-    raise EngineError(
-        "model_unavailable",
-        f"{manifest.id} is not downloaded: run `sightline-host models pull {manifest.id}`",
-        503,
-    )
+    return _store_path(manifest)
 
 
 class ChatModels:
@@ -105,6 +129,18 @@ class ChatModels:
                 return model
         known = ", ".join(m.id for m in self.served) or "none"
         raise EngineError("model_not_found", f"no model {name!r} is served here (served: {known})", 404)
+
+    def accepts_images(self, name: str) -> bool:
+        """Only the vlm role reads images; every other model refuses them."""
+        return self.find(name).role == "vlm"
+
+    def screen_vlm(self) -> ScreenVlm:
+        """describe() and point() over the profile's vlm, loaded on first use; an EngineError if it has none."""
+        from sightline_host.vlm.screen import ScreenVlm  # noqa: PLC0415
+
+        if not any(m.role == "vlm" for m in self.served):
+            raise EngineError("model_not_found", f"the {self._profile.id} profile has no vlm model", 404)
+        return ScreenVlm(self.engine("vlm"))
 
     def engine(self, name: str) -> ChatEngine:
         """The model's engine, loaded on first use (see `load`)."""
@@ -176,6 +212,11 @@ class ChatModels:
             raise EngineError("does_not_fit", f"{model.id} was not started: {error}", 503) from error
         engine, process = start_external(model.id, model.manifest, model.assignment, self._resolve, plan)
         self._processes[model.id] = process
+        if model.role == "vlm":
+            from sightline_host.vlm.remote import VisionProxyChatEngine  # noqa: PLC0415
+
+            # The same process and key; only the request body differs: the images go along.
+            return VisionProxyChatEngine(engine.model_id, process)
         return engine
 
     def close(self) -> None:
