@@ -44,6 +44,12 @@ export const PLANNER_LIMITS = {
 type JsonNode = { [key: string]: unknown };
 
 const SENTENCES = new Set(["description", "expect"]);
+/**
+ * Any text but emoji and pictographs (U+2600–27BF, U+1F000–1FAFF) and private-use characters, written as the
+ * characters themselves rather than \p{…} or \u{…} escapes, which Python's `re` (the host's jsonschema) lacks.
+ */
+const excluded = (from: number, to: number) => `${String.fromCodePoint(from)}-${String.fromCodePoint(to)}`;
+export const SENTENCE_PATTERN = `^[^${excluded(0x2600, 0x27bf)}${excluded(0xe000, 0xf8ff)}${excluded(0x1f000, 0x1faff)}]*$`;
 const TEXTS = new Set(["text", "question", "summary"]);
 
 function tighten(node: unknown, elementIds: readonly number[]): unknown {
@@ -54,7 +60,12 @@ function tighten(node: unknown, elementIds: readonly number[]): unknown {
   const properties = out.properties as Record<string, JsonNode> | undefined;
   if (properties) {
     for (const [name, child] of Object.entries(properties)) {
-      if (child.type === "string" && SENTENCES.has(name)) child.maxLength = PLANNER_LIMITS.maxSentence;
+      if (child.type === "string" && SENTENCES.has(name)) {
+        child.maxLength = PLANNER_LIMITS.maxSentence;
+        // No pictographs: a small model that starts a run of emoji (each several tokens) in a sentence can spend
+        // its whole token budget there and leave the plan unfinished. Typed text keeps every character.
+        child.pattern = SENTENCE_PATTERN;
+      }
       if (child.type === "string" && TEXTS.has(name)) child.maxLength = PLANNER_LIMITS.maxText;
       if ((name === "x" || name === "y") && child.type === "number") {
         properties[name] = {

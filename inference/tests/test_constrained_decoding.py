@@ -12,6 +12,7 @@ import pytest
 
 from sightline_host.models.catalog import PackageSource, load_catalog
 from sightline_host.planner.chat_types import ChatMessage, ChatRequest, EngineError, Usage
+from sightline_host.planner.json_constraint import JsonSchemaConstraint
 from sightline_host.planner.llamacpp_engine import LlamaCppEngine
 from sightline_host.planner.registry import model_file
 from tests.test_openai_endpoint import plan_schema
@@ -70,3 +71,20 @@ def test_a_missing_model_package_names_the_install_command() -> None:
 def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="is missing"):
         LlamaCppEngine("gone", tmp_path / "gone.gguf")
+
+
+def test_plan_sentences_admit_accents_but_not_emoji(random_engine: LlamaCppEngine) -> None:
+    """A small model once spent its whole token budget on a run of emoji in a step's `expect`; the plan schema's
+    sentences exclude pictographs, and the grammar engine honours that, token by token."""
+    tokenizer = random_engine._constraint_tokenizer()  # the engine's own vocabulary, as it constrains
+    sentence = plan_schema([4])["properties"]["steps"]["items"]["properties"]["description"]
+    schema = {"type": "object", "properties": {"d": sentence}, "required": ["d"], "additionalProperties": False}
+
+    def accepts(text: str) -> bool:
+        constraint = JsonSchemaConstraint(tokenizer, schema)
+        answer = json.dumps({"d": text}, ensure_ascii=False, separators=(",", ":"))  # compact, as the grammar wants
+        return all(constraint.try_advance(token) for token in tokenizer.tokenize_str(answer))
+
+    assert accepts("Click **Enregistrer** — déjà vu, 東京")
+    assert not accepts("Saved 🎉")
+    assert not accepts("Done ✅")

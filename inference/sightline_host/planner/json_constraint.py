@@ -38,6 +38,10 @@ class JsonSchemaConstraint:
         if not self._matcher.consume_token(token):
             raise EngineError("internal", f"constraint refused token {token}: {self._matcher.get_error()}", 500)
 
+    def try_advance(self, token: int) -> bool:
+        """Follows `token` if the schema allows it here; False (and no change) if it does not."""
+        return bool(self._matcher.try_consume_tokens([token]))
+
     @property
     def finished(self) -> bool:
         return self._matcher.is_stopped()
