@@ -5,7 +5,7 @@ Weights live in a few large fused matrices per layer (QKV, gate+up), bf16 or wei
 
 * `prefill` (a prompt, or the part of it the prefix cache did not hold): plain PyTorch, cuBLAS matrix
   products (INT4 layers are dequantized into one scratch buffer first) and flash attention.
-* `step` (one new token): 6 fused Triton kernels per layer reading the position from a device tensor, so a
+* `step` (one new token): 5 fused Triton kernels per layer reading the position from a device tensor, so a
   CUDA graph captures the whole step once and replays it for every token.
 
 With a `TensorParallel` the decoder holds this rank's shard (see tensor_parallel.py).
@@ -205,7 +205,14 @@ class LlamaDecoder:
         for index, layer in enumerate(self.layers):
             gemv(self.x, layer.wqkv, self.qkv, norm_weight=layer.attn_norm, eps=eps, pdl=self.pdl)
             self.attention(
-                self.qkv, self.cos, self.sin, self.position, self.k_cache[index], self.v_cache[index], self.attn_out
+                self.qkv,
+                self.cos,
+                self.sin,
+                self.position,
+                self.k_cache[index],
+                self.v_cache[index],
+                self.attn_out,
+                pdl=self.pdl,
             )
             self._row_parallel(layer.wo, self.attn_out)
             gemv(self.x, layer.w_gate_up, self.mlp, epilogue="glu", norm_weight=layer.mlp_norm, eps=eps, pdl=self.pdl)

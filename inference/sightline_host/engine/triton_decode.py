@@ -7,7 +7,9 @@ program takes one KV head's query group over one chunk, so a long context is rea
 position comes from a device tensor, so one captured CUDA graph serves every step: programs past the position
 find no work. Each program applies RoPE to its queries and to the new key itself; the program whose chunk holds
 the position also adds the new token from registers and writes its key and value into the cache, so no program
-reads a cache slot that is being written. A second kernel merges the chunks' partial softmaxes.
+reads a cache slot that is being written. The chunks' partial softmaxes are merged in the same launch by the last
+program of each KV head to finish (an atomic counter): one kernel per layer, whose chunks of 64 positions spread
+even a short context over several SMs.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import math
 import torch
 import triton
 import triton.language as tl
+from triton.language.extra.cuda import gdc_launch_dependents, gdc_wait
 
 from sightline_host.engine.triton_gemv import interpreting
 
-CHUNK = 256  # cache positions per attention program
+CHUNK = 64  # cache positions per attention program
 _NEG = -1.0e30
 
 
@@ -39,7 +42,7 @@ def embed_row(token: torch.Tensor, table: torch.Tensor, out: torch.Tensor) -> No
 
 
 @triton.jit
-def _attn_chunk_kernel(  # noqa: PLR0915 - one kernel, written out
+def _attn_kernel(  # noqa: PLR0915 - one kernel, written out
     qkv_ptr,
     cos_ptr,
     sin_ptr,
@@ -49,6 +52,8 @@ def _attn_chunk_kernel(  # noqa: PLR0915 - one kernel, written out
     part_m_ptr,
     part_l_ptr,
     part_acc_ptr,
+    count_ptr,
+    out_ptr,
     scale_log2,
     HQ: tl.constexpr,
     HKV: tl.constexpr,
@@ -56,104 +61,141 @@ def _attn_chunk_kernel(  # noqa: PLR0915 - one kernel, written out
     CHUNK_S: tl.constexpr,
     BLOCK_S: tl.constexpr,
     GPAD: tl.constexpr,
+    GM: tl.constexpr,
+    SB: tl.constexpr,
     LOWP: tl.constexpr,
+    PDL: tl.constexpr,
 ):
     kvh = tl.program_id(0)
     split = tl.program_id(1)
     G: tl.constexpr = HQ // HKV
+    if PDL:  # the next kernel (the o projection) may start streaming its weights now
+        gdc_launch_dependents()
+        gdc_wait()
     pos = tl.load(pos_ptr).to(tl.int32)
-    d = tl.arange(0, D)
-    d_rot = (d + D // 2) % D
-    sign = tl.where(d < D // 2, -1.0, 1.0)
-    cos = tl.load(cos_ptr + pos * D + d)
-    sin = tl.load(sin_ptr + pos * D + d)
+    active = pos // CHUNK_S + 1  # chunks holding positions 0..pos; the graph's grid covers max_seq
+    if split < active:
+        d = tl.arange(0, D)
+        d_rot = (d + D // 2) % D
+        sign = tl.where(d < D // 2, -1.0, 1.0)
+        cos = tl.load(cos_ptr + pos * D + d)
+        sin = tl.load(sin_ptr + pos * D + d)
 
-    gi = tl.arange(0, GPAD)
-    g_ok = gi < G
-    qh = kvh * G + gi
-    q = tl.load(qkv_ptr + qh[:, None] * D + d[None, :], mask=g_ok[:, None], other=0.0)
-    q_rot = tl.load(qkv_ptr + qh[:, None] * D + d_rot[None, :], mask=g_ok[:, None], other=0.0) * sign[None, :]
-    q = ((q * cos[None, :] + q_rot * sin[None, :]) * scale_log2).to(tl.bfloat16)
-    if not LOWP:  # Triton's CPU interpreter multiplies bfloat16 matrices wrongly: tests run the dots in float32
-        q = q.to(tl.float32)
+        gi = tl.arange(0, GPAD)
+        g_ok = gi < G
+        qh = kvh * G + gi
+        q = tl.load(qkv_ptr + qh[:, None] * D + d[None, :], mask=g_ok[:, None], other=0.0)
+        q_rot = tl.load(qkv_ptr + qh[:, None] * D + d_rot[None, :], mask=g_ok[:, None], other=0.0) * sign[None, :]
+        q = ((q * cos[None, :] + q_rot * sin[None, :]) * scale_log2).to(tl.bfloat16)
+        if not LOWP:  # Triton's CPU interpreter multiplies bfloat16 matrices wrongly: tests run the dots in float32
+            q = q.to(tl.float32)
 
-    k_off = HQ * D + kvh * D
-    v_off = HQ * D + HKV * D + kvh * D
-    k_new = tl.load(qkv_ptr + k_off + d) * cos + tl.load(qkv_ptr + k_off + d_rot) * sign * sin
-    k_new = k_new.to(tl.bfloat16)
-    v_new = tl.load(qkv_ptr + v_off + d).to(tl.bfloat16)
+        k_off = HQ * D + kvh * D
+        v_off = HQ * D + HKV * D + kvh * D
+        k_new = tl.load(qkv_ptr + k_off + d) * cos + tl.load(qkv_ptr + k_off + d_rot) * sign * sin
+        k_new = k_new.to(tl.bfloat16)
+        v_new = tl.load(qkv_ptr + v_off + d).to(tl.bfloat16)
 
-    start = split * CHUNK_S
-    end = tl.minimum(start + CHUNK_S, pos)
-    m = tl.full((GPAD,), -1.0e30, dtype=tl.float32)
-    l_sum = tl.zeros((GPAD,), dtype=tl.float32)
-    acc = tl.zeros((GPAD, D), dtype=tl.float32)
-    for s0 in range(start, end, BLOCK_S):
-        s = s0 + tl.arange(0, BLOCK_S)
-        s_ok = s < end
-        kv_offs = (s.to(tl.int64)[:, None] * HKV + kvh) * D + d[None, :]
-        k = tl.load(k_cache_ptr + kv_offs, mask=s_ok[:, None], other=0.0)
-        if not LOWP:
-            k = k.to(tl.float32)
-        scores = tl.dot(q, tl.trans(k))  # [GPAD, BLOCK_S], already in log2 units
-        scores = tl.where(s_ok[None, :], scores, -1.0e30)
-        m_new = tl.maximum(m, tl.max(scores, axis=1))
+        start = split * CHUNK_S
+        end = tl.minimum(start + CHUNK_S, pos)
+        m = tl.full((GPAD,), -1.0e30, dtype=tl.float32)
+        l_sum = tl.zeros((GPAD,), dtype=tl.float32)
+        acc = tl.zeros((GPAD, D), dtype=tl.float32)
+        for s0 in range(start, end, BLOCK_S):
+            s = s0 + tl.arange(0, BLOCK_S)
+            s_ok = s < end
+            kv_offs = (s.to(tl.int64)[:, None] * HKV + kvh) * D + d[None, :]
+            k = tl.load(k_cache_ptr + kv_offs, mask=s_ok[:, None], other=0.0)
+            v = tl.load(v_cache_ptr + kv_offs, mask=s_ok[:, None], other=0.0)
+            if not LOWP:
+                k = k.to(tl.float32)
+            scores = tl.dot(q, tl.trans(k))  # [GPAD, BLOCK_S], already in log2 units
+            scores = tl.where(s_ok[None, :], scores, -1.0e30)
+            m_new = tl.maximum(m, tl.max(scores, axis=1))
+            alpha = tl.exp2(m - m_new)
+            p = tl.exp2(scores - m_new[:, None])
+            l_sum = l_sum * alpha + tl.sum(p, axis=1)
+            if LOWP:
+                acc = acc * alpha[:, None] + tl.dot(p.to(tl.bfloat16), v)
+            else:
+                acc = acc * alpha[:, None] + tl.dot(p.to(tl.bfloat16).to(tl.float32), v.to(tl.float32))
+            m = m_new
+
+        # The new token itself, from registers, in the program whose chunk holds its position.
+        own = split == active - 1
+        s_new = tl.sum(q.to(tl.float32) * k_new.to(tl.float32)[None, :], axis=1)
+        s_new = tl.where(own, s_new, -1.0e30)
+        m_new = tl.maximum(m, s_new)
         alpha = tl.exp2(m - m_new)
-        p = tl.exp2(scores - m_new[:, None])
-        l_sum = l_sum * alpha + tl.sum(p, axis=1)
-        v = tl.load(v_cache_ptr + kv_offs, mask=s_ok[:, None], other=0.0)
-        if LOWP:
-            acc = acc * alpha[:, None] + tl.dot(p.to(tl.bfloat16), v)
-        else:
-            acc = acc * alpha[:, None] + tl.dot(p.to(tl.bfloat16).to(tl.float32), v.to(tl.float32))
+        p_new = tl.where(own, tl.exp2(s_new - m_new), 0.0)
+        l_sum = l_sum * alpha + p_new
+        acc = acc * alpha[:, None] + p_new[:, None] * v_new.to(tl.float32)[None, :]
         m = m_new
 
-    # The new token itself, from registers, in the program whose chunk holds its position.
-    own = (pos >= start) & (pos < start + CHUNK_S)
-    s_new = tl.sum(q.to(tl.float32) * k_new.to(tl.float32)[None, :], axis=1)
-    s_new = tl.where(own, s_new, -1.0e30)
-    m_new = tl.maximum(m, s_new)
-    alpha = tl.exp2(m - m_new)
-    p_new = tl.where(own, tl.exp2(s_new - m_new), 0.0)
-    l_sum = l_sum * alpha + p_new
-    acc = acc * alpha[:, None] + p_new[:, None] * v_new.to(tl.float32)[None, :]
-    m = m_new
+        new_offs = (pos.to(tl.int64) * HKV + kvh) * D + d
+        tl.store(k_cache_ptr + new_offs, k_new, mask=own & (d < D))
+        tl.store(v_cache_ptr + new_offs, v_new, mask=own & (d < D))
 
-    new_offs = (pos.to(tl.int64) * HKV + kvh) * D + d
-    tl.store(k_cache_ptr + new_offs, k_new, mask=own & (d < D))
-    tl.store(v_cache_ptr + new_offs, v_new, mask=own & (d < D))
+        part = split * HQ + qh
+        tl.store(part_m_ptr + part, m, mask=g_ok)
+        tl.store(part_l_ptr + part, l_sum, mask=g_ok)
+        tl.store(part_acc_ptr + part[:, None] * D + d[None, :], acc, mask=g_ok[:, None])
 
-    part = split * HQ + qh
-    tl.store(part_m_ptr + part, m, mask=g_ok)
-    tl.store(part_l_ptr + part, l_sum, mask=g_ok)
-    tl.store(part_acc_ptr + part[:, None] * D + d[None, :], acc, mask=g_ok[:, None])
-
-
-@triton.jit
-def _attn_merge_kernel(
-    part_m_ptr, part_l_ptr, part_acc_ptr, out_ptr, SPLITS, HQ: tl.constexpr, D: tl.constexpr, SP: tl.constexpr
-):
-    h = tl.program_id(0)
-    sp = tl.arange(0, SP)
-    ok = sp < SPLITS
-    d = tl.arange(0, D)
-    m = tl.load(part_m_ptr + sp * HQ + h, mask=ok, other=-1.0e30)
-    l_sum = tl.load(part_l_ptr + sp * HQ + h, mask=ok, other=0.0)
-    acc = tl.load(part_acc_ptr + (sp[:, None] * HQ + h) * D + d[None, :], mask=ok[:, None], other=0.0)
-    w = tl.exp2(m - tl.max(m, axis=0))
-    out = tl.sum(w[:, None] * acc, axis=0) / tl.sum(w * l_sum, axis=0)
-    tl.store(out_ptr + h * D + d, out)
+        # The last of this KV head's chunks to finish merges them all (no second kernel, no launch gap): the
+        # barrier puts every thread's partials before the release of the counter, whose acquire in the last
+        # program orders its reads (through L2, .cg) after the others' writes.
+        tl.debug_barrier()
+        arrived = tl.atomic_add(count_ptr + kvh, 1, sem="acq_rel")
+        if arrived == active - 1:
+            tl.store(count_ptr + kvh, 0)  # ready for the next layer's launch
+            hm = tl.arange(0, GM)
+            hm_ok = hm < G
+            qm = kvh * G + hm
+            m_all = tl.full((GM,), -1.0e30, dtype=tl.float32)
+            l_all = tl.zeros((GM,), dtype=tl.float32)
+            acc_all = tl.zeros((GM, D), dtype=tl.float32)
+            for b0 in range(0, active, SB):
+                sp = b0 + tl.arange(0, SB)
+                ok = (sp < active)[:, None] & hm_ok[None, :]
+                at = sp[:, None] * HQ + qm[None, :]  # [SB, GM]
+                m_b = tl.load(part_m_ptr + at, mask=ok, other=-1.0e30, cache_modifier=".cg")
+                l_b = tl.load(part_l_ptr + at, mask=ok, other=0.0, cache_modifier=".cg")
+                a_b = tl.load(
+                    part_acc_ptr + at[:, :, None] * D + d[None, None, :],
+                    mask=ok[:, :, None],
+                    other=0.0,
+                    cache_modifier=".cg",
+                )
+                m_next = tl.maximum(m_all, tl.max(m_b, axis=0))
+                w = tl.exp2(m_b - m_next[None, :])
+                alpha_all = tl.exp2(m_all - m_next)
+                l_all = l_all * alpha_all + tl.sum(w * l_b, axis=0)
+                acc_all = acc_all * alpha_all[:, None] + tl.sum(w[:, :, None] * a_b, axis=0)
+                m_all = m_next
+            out = acc_all / l_all[:, None]
+            tl.store(out_ptr + qm[:, None] * D + d[None, :], out, mask=hm_ok[:, None])
 
 
 class DecodeAttention:
-    """Buffers and launches for one layer's attention of the new token (shared by all layers)."""
+    """Buffers and launch for one layer's attention of the new token (shared by all layers)."""
 
-    def __init__(self, num_heads: int, num_kv_heads: int, head_dim: int, max_seq: int, device: torch.device) -> None:
+    def __init__(
+        self,
+        num_heads: int,
+        num_kv_heads: int,
+        head_dim: int,
+        max_seq: int,
+        device: torch.device,
+        chunk: int = CHUNK,
+    ) -> None:
         self.hq, self.hkv, self.d = num_heads, num_kv_heads, head_dim
-        self.splits = triton.cdiv(max_seq, CHUNK)
+        self.chunk = chunk
+        self.splits = triton.cdiv(max_seq, chunk)
         self.part_m = torch.empty(self.splits, num_heads, device=device, dtype=torch.float32)
         self.part_l = torch.empty_like(self.part_m)
         self.part_acc = torch.empty(self.splits, num_heads, head_dim, device=device, dtype=torch.float32)
+        # Per KV head: how many of its chunks have written their partials (the last one merges and resets it).
+        self.count = torch.zeros(num_kv_heads, device=device, dtype=torch.int32)
         self.scale_log2 = 1.4426950408889634 / math.sqrt(head_dim)
 
     def __call__(
@@ -165,17 +207,19 @@ class DecodeAttention:
         k_cache: torch.Tensor,
         v_cache: torch.Tensor,
         out: torch.Tensor,
+        pdl: bool = False,
     ) -> None:
-        """qkv: float32 [(HQ + 2 HKV) D] before RoPE; caches [max_seq, HKV, D]; out: float32 [HQ D]."""
+        """qkv: float32 [(HQ + 2 HKV) D] before RoPE; caches [max_seq, HKV, D]; out: float32 [HQ D].
+
+        `pdl`: programmatic dependent launch, as the GEMVs around it (triton_gemv.py)."""
         group = self.hq // self.hkv
-        _attn_chunk_kernel[(self.hkv, self.splits)](
-            qkv, cos, sin, position, k_cache, v_cache, self.part_m, self.part_l, self.part_acc, self.scale_log2,
-            HQ=self.hq, HKV=self.hkv, D=self.d, CHUNK_S=CHUNK, BLOCK_S=64, GPAD=max(16, triton.next_power_of_2(group)),
-            LOWP=not interpreting(), num_warps=4,
-        )  # fmt: skip
-        _attn_merge_kernel[(self.hq,)](
-            self.part_m, self.part_l, self.part_acc, out, self.splits,
-            HQ=self.hq, D=self.d, SP=triton.next_power_of_2(self.splits), num_warps=4,
+        use_pdl = pdl and not interpreting()
+        extra = {"launch_pdl": True} if use_pdl else {}
+        _attn_kernel[(self.hkv, self.splits)](
+            qkv, cos, sin, position, k_cache, v_cache, self.part_m, self.part_l, self.part_acc, self.count, out,
+            self.scale_log2, HQ=self.hq, HKV=self.hkv, D=self.d, CHUNK_S=self.chunk, BLOCK_S=64,
+            GPAD=max(16, triton.next_power_of_2(group)), GM=triton.next_power_of_2(group), SB=8,
+            LOWP=not interpreting(), PDL=use_pdl, num_warps=4, **extra,
         )  # fmt: skip
 
 

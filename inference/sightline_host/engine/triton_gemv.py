@@ -19,13 +19,17 @@ w = q * scale + minimum, eight 4-bit codes to an int32 word. Two layouts of the 
   loaded in the weight tile's shape, so the compiler keeps both in compatible register layouts). A few lines
   of PTX turn a word into f16x2 halves by OR-ing the codes into the mantissa of 1024 (no int-to-float
   conversion, which is slow) and take its 8-term dot product with x in f16x2 fused multiply-adds; the scale
-  and minimum are applied per word in float32. Measured on an H100 at 50-92 % of the copy bandwidth by shape.
+  and minimum are applied per word in float32. A program walks K in tiles of 8-16 groups, loading the next
+  tile while it unpacks this one. In a decode step on an H100 (CUDA graph, PDL) it reaches ~42 % of the copy
+  bandwidth on qkv and o, ~64 % on gate_up and ~70 % on down.
 * "planes": a row's K in super-groups of 1024 inputs; nibble i of word j holds input 128 i + j. Each plane is
   turned into float32 through the mantissa of 2^23 and multiplied in float32: 4 instructions a weight, so it is
   bound by the ALUs at ~35-45 % of the bandwidth. Kept as the simpler reference.
 
 Every kernel can start with programmatic dependent launch (`pdl`): it lets the next kernel be scheduled,
-prefetches its first weight lines into L2, then waits for the previous kernel's output.
+requests its first weights (into L2 for the 16-bit and planes kernels, into registers for the words kernel),
+then waits for the previous kernel's output. Prefetching a program's whole weight range into L2 before the
+wait was tried and cost ~7 % (the lines are then read twice through L2).
 """
 
 from __future__ import annotations
@@ -350,6 +354,19 @@ def _f16_pair(lo, hi):
 
 
 @triton.jit
+def _int4w_tile(p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c, c_end, KG, n_weight_rows, GPI: tl.constexpr):
+    """Tile c of a program's rows: the packed words [ROWS, GPI, 16] and the scales and minima [ROWS, GPI, 1]
+    of GPI groups (all-masked past c_end, so a prefetch of the tile after the last costs no memory traffic)."""
+    gg = c * GPI + g3  # [1, GPI, 1] group index along K
+    ok = rok & (gg < KG) & (c < c_end)
+    p = tl.load(p_ptr + row_base + c * (GPI * 16) + word, mask=ok, other=0, eviction_policy="evict_first")
+    sm_offs = gg * n_weight_rows + rows3
+    scale = tl.load(s_ptr + sm_offs, mask=ok, other=0.0, eviction_policy="evict_first")
+    minimum = tl.load(m_ptr + sm_offs, mask=ok, other=0.0, eviction_policy="evict_first")
+    return p, scale, minimum
+
+
+@triton.jit
 def _gemv_int4w_kernel(  # noqa: PLR0915 - one kernel, written out
     x_ptr,
     p_ptr,
@@ -367,10 +384,16 @@ def _gemv_int4w_kernel(  # noqa: PLR0915 - one kernel, written out
     ROWS: tl.constexpr,
     BLOCK_N: tl.constexpr,
     SPLIT_K: tl.constexpr,
+    GPI: tl.constexpr,
     ASM: tl.constexpr,
     PDL: tl.constexpr,
 ):
-    """INT4 "words" layout: tiles of [rows, 8 groups, 16 words] = 1024 inputs per row per iteration."""
+    """INT4 "words" layout: tiles of [rows, GPI groups, 16 words] = 128 GPI inputs per row per iteration.
+
+    The next tile's words are loaded while this one is unpacked, and the first tile is requested before the
+    PDL wait (weights never depend on the previous kernel): a short-K layer (qkv, o: 4096 inputs = one tile of
+    32 groups) then streams its weights while the previous kernel drains, and a long one keeps two tiles in flight.
+    """
     pid_n = tl.program_id(0)
     pid_k = tl.program_id(1)
     rows, row_ok = _weight_rows(pid_n, N, EPI, BLOCK_N, ROWS)
@@ -378,43 +401,50 @@ def _gemv_int4w_kernel(  # noqa: PLR0915 - one kernel, written out
         n_weight_rows = 2 * N
     else:
         n_weight_rows = N
-    g = tl.arange(0, 8)
+    g = tl.arange(0, GPI)
     w = tl.arange(0, 16)
-    word = (g[:, None] * 16 + w[None, :])[None, :, :]  # [1, 8, 16] word of the 1024-wide chunk
-    x_off = (g[:, None] * 128 + w[None, :])[None, :, :]  # its nibble 0's input within the chunk
+    word = (g[:, None] * 16 + w[None, :])[None, :, :]  # [1, GPI, 16] word of the tile
+    x_off = (g[:, None] * 128 + w[None, :])[None, :, :]  # its nibble 0's input within the tile
     g3 = g[None, :, None]
     rows3 = rows[:, None, None]
     row_base = rows.to(tl.int64)[:, None, None] * KW
     rok = row_ok[:, None, None]
-    acc = tl.zeros((ROWS, 8, 16), dtype=tl.float32)
-    ssq = tl.zeros((1, 8, 16), dtype=tl.float32)
-    chunks = K // 1024
-    per = tl.cdiv(chunks, SPLIT_K)
+    acc = tl.zeros((ROWS, GPI, 16), dtype=tl.float32)
+    ssq = tl.zeros((1, GPI, 16), dtype=tl.float32)
+    KG = K // 128
+    tiles = tl.cdiv(KG, GPI)
+    per = tl.cdiv(tiles, SPLIT_K)
     c_begin = pid_k * per
-    c_end = tl.minimum(c_begin + per, chunks)
+    c_end = tl.minimum(c_begin + per, tiles)
+    p, scale, minimum = _int4w_tile(p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c_begin, c_end, KG,
+                                    n_weight_rows, GPI)  # fmt: skip
     if PDL:
-        _pdl_start(p_ptr + rows.to(tl.int64)[:, None] * KW + c_begin * 128 + tl.arange(0, 4)[None, :] * 32)
+        gdc_launch_dependents()
+        gdc_wait()
     for c in range(c_begin, c_end):
-        p = tl.load(p_ptr + row_base + c * 128 + word, mask=rok, other=0, eviction_policy="evict_first")
-        kx = c * 1024 + x_off  # input of nibble 0; nibble i is 16 i further
-        x0 = tl.load(x_ptr + kx).to(tl.float32)
-        x1 = tl.load(x_ptr + kx + 16).to(tl.float32)
-        x2 = tl.load(x_ptr + kx + 32).to(tl.float32)
-        x3 = tl.load(x_ptr + kx + 48).to(tl.float32)
-        x4 = tl.load(x_ptr + kx + 64).to(tl.float32)
-        x5 = tl.load(x_ptr + kx + 80).to(tl.float32)
-        x6 = tl.load(x_ptr + kx + 96).to(tl.float32)
-        x7 = tl.load(x_ptr + kx + 112).to(tl.float32)
+        p_next, scale_next, minimum_next = _int4w_tile(
+            p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c + 1, c_end, KG, n_weight_rows, GPI
+        )
+        kx = c * (GPI * 128) + x_off  # input of nibble 0; nibble i is 16 i further
+        x_ok = (c * GPI + g3) < KG
+        x0 = tl.load(x_ptr + kx, mask=x_ok, other=0.0).to(tl.float32)
+        x1 = tl.load(x_ptr + kx + 16, mask=x_ok, other=0.0).to(tl.float32)
+        x2 = tl.load(x_ptr + kx + 32, mask=x_ok, other=0.0).to(tl.float32)
+        x3 = tl.load(x_ptr + kx + 48, mask=x_ok, other=0.0).to(tl.float32)
+        x4 = tl.load(x_ptr + kx + 64, mask=x_ok, other=0.0).to(tl.float32)
+        x5 = tl.load(x_ptr + kx + 80, mask=x_ok, other=0.0).to(tl.float32)
+        x6 = tl.load(x_ptr + kx + 96, mask=x_ok, other=0.0).to(tl.float32)
+        x7 = tl.load(x_ptr + kx + 112, mask=x_ok, other=0.0).to(tl.float32)
         if PRO == 1:
             ssq += x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4 + x5 * x5 + x6 * x6 + x7 * x7
-            x0 = x0 * tl.load(gamma_ptr + kx).to(tl.float32)
-            x1 = x1 * tl.load(gamma_ptr + kx + 16).to(tl.float32)
-            x2 = x2 * tl.load(gamma_ptr + kx + 32).to(tl.float32)
-            x3 = x3 * tl.load(gamma_ptr + kx + 48).to(tl.float32)
-            x4 = x4 * tl.load(gamma_ptr + kx + 64).to(tl.float32)
-            x5 = x5 * tl.load(gamma_ptr + kx + 80).to(tl.float32)
-            x6 = x6 * tl.load(gamma_ptr + kx + 96).to(tl.float32)
-            x7 = x7 * tl.load(gamma_ptr + kx + 112).to(tl.float32)
+            x0 = x0 * tl.load(gamma_ptr + kx, mask=x_ok, other=0.0).to(tl.float32)
+            x1 = x1 * tl.load(gamma_ptr + kx + 16, mask=x_ok, other=0.0).to(tl.float32)
+            x2 = x2 * tl.load(gamma_ptr + kx + 32, mask=x_ok, other=0.0).to(tl.float32)
+            x3 = x3 * tl.load(gamma_ptr + kx + 48, mask=x_ok, other=0.0).to(tl.float32)
+            x4 = x4 * tl.load(gamma_ptr + kx + 64, mask=x_ok, other=0.0).to(tl.float32)
+            x5 = x5 * tl.load(gamma_ptr + kx + 80, mask=x_ok, other=0.0).to(tl.float32)
+            x6 = x6 * tl.load(gamma_ptr + kx + 96, mask=x_ok, other=0.0).to(tl.float32)
+            x7 = x7 * tl.load(gamma_ptr + kx + 112, mask=x_ok, other=0.0).to(tl.float32)
         xsum = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7
         if ASM:
             dot = tl.inline_asm_elementwise(
@@ -430,10 +460,8 @@ def _gemv_int4w_kernel(  # noqa: PLR0915 - one kernel, written out
                    + ((p >> 8) & 0xF).to(tl.float32) * x2 + ((p >> 12) & 0xF).to(tl.float32) * x3
                    + ((p >> 16) & 0xF).to(tl.float32) * x4 + ((p >> 20) & 0xF).to(tl.float32) * x5
                    + ((p >> 24) & 0xF).to(tl.float32) * x6 + ((p >> 28) & 0xF).to(tl.float32) * x7)  # fmt: skip
-        sm_offs = (c * 8 + g3) * n_weight_rows + rows3  # [ROWS, 8, 1]
-        scale = tl.load(s_ptr + sm_offs, mask=rok, other=0.0).to(tl.float32)
-        minimum = tl.load(m_ptr + sm_offs, mask=rok, other=0.0).to(tl.float32)
-        acc += dot * scale + minimum * xsum
+        acc += dot * scale.to(tl.float32) + minimum.to(tl.float32) * xsum
+        p, scale, minimum = p_next, scale_next, minimum_next
     total = tl.sum(tl.sum(acc, axis=2), axis=1)
     if PRO == 1:
         total = total * tl.rsqrt(tl.sum(tl.sum(tl.sum(ssq, axis=2), axis=1), axis=0) / K + eps)
@@ -493,7 +521,8 @@ def dequantize_int4(
 
 # ---- launch configuration: measured once per (kernel, shape, fusion) on the first call -------------------------
 
-Config = tuple[int, int, int, int, int]  # BLOCK_N, BLOCK_K (16-bit) or PREFETCH (INT4), SPLIT_K, num_warps, num_stages
+# BLOCK_N, then BLOCK_K (16-bit), PREFETCH (INT4 planes) or groups per tile (INT4 words), SPLIT_K, num_warps, num_stages
+Config = tuple[int, int, int, int, int]
 
 BF16_CONFIGS: list[Config] = [
     (2, 1024, 1, 4, 1),
@@ -521,17 +550,20 @@ INT4_CONFIGS: list[Config] = [  # the second field is PREFETCH (0/1) here
     (8, 0, 4, 4, 1),
 ]
 
-INT4W_CONFIGS: list[Config] = [  # the "words" layout: the second field is unused
-    (4, 0, 1, 4, 1),
-    (8, 0, 1, 4, 1),
-    (8, 0, 1, 4, 2),
-    (8, 0, 1, 8, 1),
-    (16, 0, 1, 8, 1),
-    (16, 0, 1, 8, 2),
-    (8, 0, 2, 4, 1),
-    (8, 0, 2, 4, 2),
-    (16, 0, 2, 8, 1),
-    (8, 0, 4, 4, 1),
+# The "words" layout: the second field is the groups of 128 inputs per tile (GPI). Measured on an H100 in a
+# CUDA graph of 32 layers chained by PDL: qkv and gate_up best at (8, 8, 1, 4, 2) / (8, 16, 1, 4, 1), o at
+# (8, 8, 2, 4, 1), down at (8, 16, 1, 4, 1); 8 warps on these tiles ran 2-3x slower, so none is offered.
+INT4W_CONFIGS: list[Config] = [
+    (8, 8, 1, 4, 2),
+    (8, 16, 1, 4, 1),
+    (4, 16, 1, 4, 1),
+    (4, 8, 1, 4, 1),
+    (8, 8, 1, 4, 1),
+    (8, 8, 2, 4, 1),
+    (4, 8, 2, 4, 1),
+    (8, 16, 2, 4, 1),
+    (8, 16, 2, 4, 2),
+    (8, 8, 4, 4, 1),
 ]
 
 _chosen: dict[tuple[Any, ...], Config] = {}
@@ -576,8 +608,8 @@ def _choose(
     chosen = _chosen.get(key)
     if chosen is not None:
         return chosen
-    if interpreting():  # the CPU interpreter: fewest programs, fastest to run
-        chosen = max(candidates, key=lambda c: (c[0], -c[2]))
+    if interpreting():  # the CPU interpreter: fewest programs and widest tiles, fastest to run
+        chosen = max(candidates, key=lambda c: (c[0], c[1], -c[2]))
     elif len(candidates) == 1:
         chosen = candidates[0]
     else:
@@ -637,7 +669,7 @@ def gemv(
         if isinstance(weight, PackedInt4) and weight.layout == "words":
             _gemv_int4w_kernel[grid](
                 x, weight.packed, weight.scale, weight.minimum, gamma, res, out, n, k, k // 8, eps,
-                **common, ASM=not interpreting(), num_warps=warps, num_stages=stages,
+                **common, GPI=block_k or 8, ASM=not interpreting(), num_warps=warps, num_stages=stages,
             )  # fmt: skip
         elif isinstance(weight, PackedInt4):
             _gemv_int4_kernel[grid](
