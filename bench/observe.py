@@ -1,24 +1,30 @@
 """Observe latency without capture: detector (with tiling), OCR, merge and total, at 1920x1080 and 3840x2160.
 
     inference/.venv/bin/python bench/observe.py                   # CPU, ONNX Runtime: results/observe-<host>.json
-    python3 bench/observe.py --device cuda --model M.onnx         # GPU: the detector through PyTorch (CUDA graph,
-                                                                  # fp16); OCR stays on ONNX Runtime's CPU provider
+    python3 bench/observe.py --device cuda --model M.onnx         # GPU: the detector and the OCR through PyTorch
+                                                                  # (CUDA graphs, fp16)
     inference/.venv/bin/python bench/observe.py --small-elements  # adds the 4K small-element recall studies
+    inference/.venv/bin/python bench/observe.py --ocr-variants    # adds the OCR before/after study
 
 The detector is `--model` (or SIGHTLINE_DETECTOR_ONNX): the real YOLO-World export, or Ultralytics' export of the
 YOLO-World v2 S architecture with random weights (same graph and compute; `export_tiny_yolo_world(DIR,
 "yolov8s-worldv2.yaml")` in inference/tests/test_vision_torch.py writes one, with the export extra installed).
 Without one, a random-weight stand-in of YOLO-World-S's size that `sightline_host.vision.synthetic` generates. The
-screen is rendered text (menus, a sidebar, paragraphs) so the OCR has a realistic amount to read; the merge gets
-the OCR's lines plus 150 control boxes (a random-weight model finds none of its own).
+screen is rendered text (menus, a sidebar, paragraphs: `synthetic.text_screen`) so the OCR has a realistic amount
+to read; the merge gets the OCR's lines plus 150 control boxes (a random-weight model finds none of its own).
 
 Per run: each stage alone (detect, ocr, merge: their own figures), then the host's way (`total`): detector and OCR
 side by side in two threads, then the merge, as `ws_session` does. `sum` is the three stages one after the other.
 `model_pass_ms` is the network alone for one 640x640 input (no letterbox, decoding or tiling).
 
+`--ocr-variants` reads the 1080p text screen with each OCR variant in the same process (RapidOCR's own pipeline,
+the OCR before this project's pipeline, first), with accuracy against what was drawn and ratios to the first row:
+CPU timing on shared cores is noisy, so old and new are compared within one run.
+
 On the GPU machine (Python 3.12 and PyTorch, no onnxruntime-gpu, no TensorRT) it needs these cp312 wheels besides
-what is there: rapidocr-onnxruntime, pyclipper, shapely, jsonschema, jsonschema-specifications, referencing, rpds-py
-(and, to export the model there, ultralytics, ultralytics-thop, onnxslim).
+what is there: rapidocr-onnxruntime (the OCR models; the before/after study also runs it, which needs pyclipper and
+shapely), jsonschema, jsonschema-specifications, referencing, rpds-py (and, to export the model there,
+ultralytics, ultralytics-thop, onnxslim).
 """
 
 from __future__ import annotations
@@ -48,64 +54,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 import contextlib
 
 from sightline_host.ocr import OcrEngine
+from sightline_host.ocr.accuracy import score_lines
+from sightline_host.ocr.geometry import axis_aligned
+from sightline_host.ocr.pipeline import OcrOptions
 from sightline_host.protocol.types import TextLine
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Detection, Detector, DetectorOptions
 from sightline_host.vision.merge import iou, merge_elements
-from sightline_host.vision.synthetic import square_finder, yolo_world_s_like
+from sightline_host.vision.synthetic import SCREEN_WORDS, square_finder, text_screen, yolo_world_s_like
 from sightline_host.vision.vocabulary import UI_VOCABULARY, Vocabulary, kind_of
 
 T = TypeVar("T")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-WORDS = [
-    "File",
-    "Edit",
-    "View",
-    "Insert",
-    "Format",
-    "Tools",
-    "Help",
-    "Export",
-    "Save",
-    "Share",
-    "Comments",
-    "Review",
-    "Layout",
-    "Report",
-    "Quarterly",
-    "Revenue",
-    "Costs",
-    "Outlook",
-    "Settings",
-    "Account",
-    "Profile",
-    "Search",
-    "Documents",
-    "Recent",
-    "Downloads",
-    "Pictures",
-]
+WORDS = list(SCREEN_WORDS)
 
 
 def screen(width: int, height: int, seed: int = 0) -> Image.Image:
     """A desktop-like screenshot: a menu bar, a sidebar list and paragraphs, at the scale HiDPI uses on 4K."""
-    rng = np.random.default_rng(seed)
-    scale = width / 1920
-    image = Image.new("RGB", (width, height), (246, 246, 246))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(FONT, round(15 * scale))
-    x = 12 * scale
-    for word in WORDS[:7]:
-        draw.text((x, 8 * scale), word, fill=(30, 30, 30), font=font)
-        x += draw.textlength(word, font=font) + 24 * scale
-    draw.rectangle((0, 40 * scale, 260 * scale, height), fill=(232, 232, 236))
-    for row in range(24):
-        draw.text((20 * scale, (60 + row * 36) * scale), " ".join(rng.choice(WORDS, 2)), fill=(40, 40, 40), font=font)
-    y = 70 * scale
-    while y < height - 60 * scale:
-        draw.text((300 * scale, y), " ".join(rng.choice(WORDS, 12)), fill=(20, 20, 20), font=font)
-        y += 28 * scale
-    return image
+    return Image.fromarray(text_screen(width, height, seed)[0])
 
 
 def fake_controls(width: int, height: int, count: int = 150, seed: int = 1) -> list[Detection]:
@@ -190,6 +156,7 @@ def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]
         rgb = np.asarray(screen(width, height))
         controls = fake_controls(width, height)
         samples: dict[str, list[float]] = {"detect": [], "ocr": [], "merge": [], "sum": [], "total": []}
+        stages: dict[str, list[float]] = {}
         passes = 1 + len(detector.plan(width, height))
         # The network alone, one 640x640 pass (no letterbox, decode or tiling): what the accelerator spends.
         tensor = np.zeros((1, 3, detector.input_height, detector.input_width), np.float32)
@@ -200,6 +167,10 @@ def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]
         for run in range(runs + 1):
             detections, det_ms = timed(detector.detect, rgb)
             lines, ocr_ms = timed(ocr.read, rgb)
+            times = ocr.last_times
+            if run and times is not None:
+                for name in ("det_input", "det_model", "det_post", "crop", "rec"):
+                    stages.setdefault(name, []).append(getattr(times, name))
             merged, merge_ms = timed(merge_elements, detections + controls, lines)
             start = time.perf_counter()
             detections, lines = side_by_side(detector, ocr, rgb)
@@ -223,6 +194,7 @@ def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]
                 "detect_per_pass_ms": round(statistics.median(samples["detect"]) / passes, 2),
                 "model_pass_ms": stats(model_pass),
                 "ocr_lines": lines_found,
+                "ocr_stages_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
                 "elements": elements,
                 **{k: stats(v) for k, v in samples.items()},
             }
@@ -317,7 +289,7 @@ def ocr_small_text_study(engines: list[tuple[str, OcrEngine]]) -> dict[str, Any]
                 left, top, right, bottom = draw.textbbox((x, y), word, font=font)
                 draw.text((x, y), word, fill=(25, 25, 25), font=font)
                 truth.append((word, (left, top, right - left, bottom - top), size))
-                x = right + int(size * 3.5)
+                x = int(right) + int(size * 3.5)
             y += int(size * 2.2)
         y += 40
     rgb = np.asarray(image)
@@ -348,17 +320,127 @@ def ocr_small_text_study(engines: list[tuple[str, OcrEngine]]) -> dict[str, Any]
     return result
 
 
+def _as_lines(found: list[tuple[Any, str, float]]) -> list[TextLine]:
+    lines: list[TextLine] = []
+    for quad, text, score in found:
+        if float(score) < 0.5:
+            continue
+        x, y, width, height = axis_aligned(quad)
+        lines.append(
+            {"text": str(text), "box": {"x": x, "y": y, "width": width, "height": height}, "confidence": score}
+        )
+    return lines
+
+
+def _rapidocr_reader() -> Callable[[np.ndarray], list[TextLine]]:
+    """The OCR as it was: RapidOCR's own pipeline (angle classifier, batches of 6 padded to the widest crop)."""
+    from rapidocr_onnxruntime import RapidOCR  # noqa: PLC0415 - only for the before/after comparison
+
+    engine = RapidOCR(max_side_len=2000)
+
+    def read(rgb: np.ndarray) -> list[TextLine]:
+        result, _ = engine(np.ascontiguousarray(rgb[:, :, ::-1]))
+        return _as_lines(list(result or []))
+
+    return read
+
+
+OCR_STAGES = ("det_input", "det_model", "det_post", "crop", "rec")
+
+
+def ocr_variants(variants: list[tuple[str, OcrEngine | None]], runs: int) -> dict[str, Any]:
+    """Each OCR variant on the same text-dense 1080p frame in one process: wall and CPU time (process time, every
+    thread of this process: what other users of shared cores disturb least), stage times, and accuracy against what
+    was drawn; ratios to the first variant (`None`: RapidOCR's own pipeline, the OCR before this work)."""
+    width, height = 1920, 1080
+    rgb, truth = text_screen(width, height)
+    rows: list[dict[str, Any]] = []
+    for name, engine in variants:
+        reader = _rapidocr_reader() if engine is None else engine.read
+        reader(rgb)  # warm-up: sessions, CUDA graph capture
+        walls: list[float] = []
+        cpus: list[float] = []
+        stages: dict[str, list[float]] = {}
+        lines: list[TextLine] = []
+        for _ in range(runs):
+            cpu_begin = time.process_time()
+            lines, ms = timed(reader, rgb)
+            cpus.append((time.process_time() - cpu_begin) * 1000)
+            walls.append(ms)
+            times = None if engine is None else engine.last_times
+            if times is not None:
+                for stage in OCR_STAGES:
+                    stages.setdefault(stage, []).append(getattr(times, stage))
+        row: dict[str, Any] = {
+            "variant": name,
+            "backend": "rapidocr-onnxruntime 1.4.4, ONNX Runtime CPU" if engine is None else engine.description,
+            "wall_ms": stats(walls),
+            "cpu_ms": stats(cpus),
+            "stages_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
+            "accuracy": score_lines(lines, truth).as_dict(),
+        }
+        if engine is not None:
+            row["options"] = {"det_scale": engine.options.det_scale, "squeeze": engine.options.squeeze}
+            if engine.last_times is not None:
+                row["rec_batches"] = engine.last_times.shapes
+        rows.append(row)
+        print(f"ocr variant {name}: {json.dumps(row)}", flush=True)
+    base = rows[0]
+    for row in rows:
+        row["vs_first"] = {
+            "wall": round(row["wall_ms"]["median"] / base["wall_ms"]["median"], 3),
+            "cpu": round(row["cpu_ms"]["median"] / max(base["cpu_ms"]["median"], 1e-9), 3),
+            "char_accuracy": round(row["accuracy"]["char_accuracy"] / max(base["accuracy"]["char_accuracy"], 1e-9), 4),
+            "exact": round(row["accuracy"]["exact"] / max(base["accuracy"]["exact"], 1e-9), 4),
+        }
+    return {"frame": f"{width}x{height}", "lines_drawn": len(truth), "runs": runs, "rows": rows}
+
+
+def variant_engines(cuda: bool, device: str) -> list[tuple[str, OcrEngine | None]]:
+    cpu = "onnxruntime"
+    variants: list[tuple[str, OcrEngine | None]] = [("before: RapidOCR's pipeline", None)]
+    variants += [
+        ("ONNX Runtime CPU, full size", OcrEngine(2000, cpu, options=OcrOptions(det_scale=1.0, squeeze=1.0))),
+        ("ONNX Runtime CPU, squeeze 0.85", OcrEngine(2000, cpu, options=OcrOptions(squeeze=0.85))),
+        ("ONNX Runtime CPU, squeeze 0.75", OcrEngine(2000, cpu, options=OcrOptions(squeeze=0.75))),
+        ("ONNX Runtime CPU, det 0.75", OcrEngine(2000, cpu, options=OcrOptions(det_scale=0.75))),
+        (
+            "ONNX Runtime CPU, det 0.75, squeeze 0.85",
+            OcrEngine(2000, cpu, options=OcrOptions(det_scale=0.75, squeeze=0.85)),
+        ),
+        ("ONNX Runtime CPU, default", OcrEngine(2000, cpu)),
+    ]
+    if cuda:
+        variants += [
+            ("PyTorch GPU, recognizer fp32 (default)", OcrEngine(2000, "torch", device)),
+            ("PyTorch GPU, recognizer fp16", OcrEngine(2000, "torch", device, rec_fp16=True)),
+        ]
+    return variants
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="observe latency without capture")
-    parser.add_argument("--device", default="cpu", help="cpu (ONNX Runtime) or cuda[:N] (the PyTorch detector path)")
+    parser.add_argument("--device", default="cpu", help="cpu (ONNX Runtime) or cuda[:N] (the PyTorch paths)")
     parser.add_argument("--model", type=Path, default=os.environ.get("SIGHTLINE_DETECTOR_ONNX") or None)
     parser.add_argument("--model-desc", help="what --model is, for the record")
     parser.add_argument("--runs", type=int, default=int(os.environ.get("OBSERVE_RUNS", "3")))
     parser.add_argument("--small-elements", action="store_true", help="add the 4K small-element recall studies")
+    parser.add_argument("--ocr-variants", action="store_true", help="add the OCR before/after study (needs rapidocr)")
+    parser.add_argument("--ocr-only", action="store_true", help="only the OCR before/after study")
     default_out = Path(os.environ.get("OUT", Path(__file__).resolve().parent / "results"))
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
     cuda = args.device.startswith("cuda")
+    host = machine()
+    gpu = host["gpu"] if cuda else None
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", str(gpu or socket.gethostname())).strip("-")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.ocr_only:
+        study = ocr_variants(variant_engines(cuda, args.device), args.runs)
+        print_variants(study)
+        record = {"benchmark": "observe-ocr", "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host}
+        write(args.out / f"observe-ocr-{slug}.json", {**record, "ocr_variants_1080p": study})
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
             model, vocabulary = Path(args.model), None
@@ -377,9 +459,8 @@ def main() -> None:
             else DetectorOptions(backend="onnxruntime", trt_cache_dir=Path(tmp) / "trt")
         )
         detector = Detector(model, vocabulary, options)
-        ocr = OcrEngine(max_side=2000)
+        ocr = OcrEngine(max_side=2000, backend="torch" if cuda else "onnxruntime", device=args.device if cuda else None)
         ocr.load()
-        host = machine()
         rows = observe_rows(detector, ocr, [(1920, 1080), (3840, 2160)], args.runs)
         result: dict[str, Any] = {
             "benchmark": "observe",
@@ -389,41 +470,65 @@ def main() -> None:
             "detector_backend": detector.backend,
             "detector_providers": detector.providers,
             "detector_input": f"{detector.input_width}x{detector.input_height}",
-            "ocr": "RapidOCR PP-OCRv4 (rapidocr-onnxruntime 1.4.4), ONNX Runtime CPU provider, recognition in "
-            "batches of 6, long side cut to 2000",
+            "ocr": f"PP-OCRv4 det + rec (rapidocr-onnxruntime 1.4.4's models), sightline_host.ocr pipeline on "
+            f"{ocr.description}; options {ocr.options.det_scale=}, {ocr.options.squeeze=}, long side cut to 2000",
             "tiling": "whole-screen pass + tiles of at most 2x shrink (min_scale 0.5), 20 % overlap",
             "unit": "ms, median of runs after one warm-up; capture and image decode excluded. detect/ocr/merge: each "
             "stage alone; sum: the three one after the other; total: detector and OCR side by side, then merge, "
-            "as the host runs them",
+            "as the host runs them; ocr_stages_ms: the OCR's own stages",
             "rows": rows,
         }
+        if args.ocr_variants:
+            result["ocr_variants_1080p"] = ocr_variants(variant_engines(cuda, args.device), args.runs)
         if args.small_elements:
             result["small_elements_4k"] = small_element_study(Path(tmp))
-            full = OcrEngine(max_side=4096)
+            full = OcrEngine(max_side=4096, backend=ocr.backend, device=ocr.device)
             full.load()
             result["ocr_small_text_4k"] = ocr_small_text_study(
-                [("RapidOCR default: long side cut to 2000", ocr), ("full resolution (max_side 4096)", full)]
+                [("long side cut to 2000 (default)", ocr), ("full resolution (max_side 4096)", full)]
             )
+    print_rows(result)
+    write(args.out / f"observe-{slug}.json", result)
+
+
+def write(path: Path, result: dict[str, Any]) -> None:
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+def print_rows(result: dict[str, Any]) -> None:
     print(
         f"{'resolution':<11} {'passes':>6} {'pass':>6} {'detect':>8} {'ocr':>8} {'merge':>7} {'sum':>8} "
         f"{'total':>8} {'lines':>6} {'elements':>8}"
     )
-    for row in rows:
+    for row in result["rows"]:
         print(
             f"{row['resolution']:<11} {row['detector_passes']:>6} {row['model_pass_ms']['median']:>6} "
             f"{row['detect']['median']:>8} {row['ocr']['median']:>8} {row['merge']['median']:>7} "
             f"{row['sum']['median']:>8} {row['total']['median']:>8} {row['ocr_lines']:>6} {row['elements']:>8}"
         )
+        print(f"  ocr stages: {row['ocr_stages_ms']}")
     for key in ("small_elements_4k", "ocr_small_text_4k"):
         if key in result:
             for study_row in result[key]["rows"]:
                 print(key, json.dumps(study_row))
-    gpu = host["gpu"] if cuda else None
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", str(gpu or socket.gethostname())).strip("-")
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"observe-{slug}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    if "ocr_variants_1080p" in result:
+        print_variants(result["ocr_variants_1080p"])
+
+
+def print_variants(study: dict[str, Any]) -> None:
+    print(f"OCR variants, {study['frame']} text screen, {study['lines_drawn']} lines drawn, {study['runs']} runs")
+    print(
+        f"{'variant':<42} {'wall':>8} {'cpu':>8} {'det':>7} {'rec':>8} {'found':>6} {'exact':>6} {'chars':>7} "
+        f"{'wall/1st':>8} {'cpu/1st':>8} {'chars/1st':>9}"
+    )
+    for row in study["rows"]:
+        acc, vs, st = row["accuracy"], row["vs_first"], row["stages_ms"]
+        print(
+            f"{row['variant']:<42} {row['wall_ms']['median']:>8} {row['cpu_ms']['median']:>8} "
+            f"{st.get('det_model', '-'):>7} {st.get('rec', '-'):>8} {acc['found']:>6} {acc['exact']:>6} "
+            f"{acc['char_accuracy']:>7} {vs['wall']:>8} {vs['cpu']:>8} {vs['char_accuracy']:>9}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""The OCR engine's input-size setting: how far RapidOCR shrinks a large frame before it reads it."""
+"""The OCR engine's input-size setting: how far a large frame is shrunk before it is read."""
 
 import pytest
 
 from sightline_host.ocr import OcrEngine
+from sightline_host.ocr.engine import CPU_SQUEEZE
 
 
 def test_the_input_cap_comes_from_the_argument_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,7 +18,7 @@ def test_the_input_cap_comes_from_the_argument_then_the_environment(monkeypatch:
         OcrEngine(max_side=10)
 
 
-def test_the_engine_hands_its_cap_to_rapidocr() -> None:
-    engine = OcrEngine(max_side=4096)
-    engine.load()
-    assert engine._engine.max_side_len == 4096
+def test_the_engine_hands_its_cap_to_the_pipeline_and_narrows_crops_on_the_cpu() -> None:
+    engine = OcrEngine(max_side=4096, backend="onnxruntime")
+    pipeline = engine.load()
+    assert pipeline.options.max_side == 4096 and pipeline.options.squeeze == CPU_SQUEEZE

@@ -61,6 +61,7 @@ _DTYPES = {
     16: "bfloat16",
 }
 _FLOAT_ONNX = {1, 10, 11, 16}
+_HALF_MAX = 65504.0
 
 
 @dataclass
@@ -231,9 +232,18 @@ def _conv_transpose(ctx: _Context, node: _Node, x: list[Any]) -> list[Any]:
 
 def _batch_norm(ctx: _Context, node: _Node, x: list[Any]) -> list[Any]:
     data = x[0]
+    epsilon = float(node.attrs.get("epsilon", 1e-5))
+    if data.dtype in (torch.float16, torch.bfloat16):
+        # Folded into one scale and shift in float32: a running variance can exceed half precision's range (one
+        # of PP-OCRv4's detector is 9.8e7), while the folded scale and shift fit easily.
+        scale, bias, mean, var = (p.to(data.device, torch.float32) for p in x[1:5])
+        factor = scale / torch.sqrt(var + epsilon)
+        shift = bias - mean * factor
+        shape = [1, -1] + [1] * (data.dim() - 2)
+        return [data * factor.to(data.dtype).reshape(shape) + shift.to(data.dtype).reshape(shape)]
     params = [_match(data, p)[1] for p in x[1:5]]
     scale, bias, mean, var = params
-    return [F.batch_norm(data, mean, var, scale, bias, False, 0.0, float(node.attrs.get("epsilon", 1e-5)))]
+    return [F.batch_norm(data, mean, var, scale, bias, False, 0.0, epsilon)]
 
 
 def _pool(kind: str) -> Callable[[_Context, _Node, list[Any]], list[Any]]:
@@ -790,6 +800,9 @@ def _tensor(onnx: Any, proto: Any, ctx: _Context) -> Any:
     are shapes and indices, read on the host)."""
     value = torch.from_numpy(np.array(onnx.numpy_helper.to_array(proto)))  # a writable copy
     if value.is_floating_point():
+        if ctx.dtype == torch.float16 and value.numel() and float(value.abs().max()) > _HALF_MAX:
+            # It would become infinity: kept in float32 (the ops that meet such values fold them first).
+            return value.to(ctx.device, torch.float32)
         return value.to(ctx.device, ctx.dtype)
     return value
 

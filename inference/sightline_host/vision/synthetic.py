@@ -6,11 +6,14 @@ No detector weights can be downloaded where this project is built and tested, so
   ones, both at the finest stride (8) of a (1, 4 + classes, 8400) output, with boxes regressed from the pixels.
   Tests run it through a real ONNX Runtime session to check letterboxing, decoding, tiling and mapping end to end.
 * `yolo_world_s_like` has random weights and roughly YOLO-World-S's size and compute, for latency benchmarks.
+* `text_screen` renders a text-dense desktop with the truth of what it drew, for OCR accuracy and speed.
 
 Building them needs the `onnx` package (the dev extra), never needed at run time.
 """
 
 import importlib
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +212,61 @@ def yolo_world_s_like(path: Path, size: int = 640, num_classes: int = 13, seed: 
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return totals
+
+
+# ---------------------------------------------------------------------------------------------------- text screens
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SCREEN_WORDS = (
+    "File", "Edit", "View", "Insert", "Format", "Tools", "Help", "Export", "Save", "Share", "Comments", "Review",
+    "Layout", "Report", "Quarterly", "Revenue", "Costs", "Outlook", "Settings", "Account", "Profile", "Search",
+    "Documents", "Recent", "Downloads", "Pictures",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TextTruth:
+    """One string drawn on a synthetic screen and the box its ink covers (x, y, width, height)."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+
+def text_screen(width: int, height: int, seed: int = 0) -> tuple[NDArray[np.uint8], list[TextTruth]]:
+    """A desktop-like screenshot with what was drawn on it: a menu bar, a sidebar list and paragraphs, 15-px text
+    at 1920 wide (scaled with the width, as HiDPI does on 4K). The menu bar is one truth line of seven words."""
+    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415 - Pillow is only needed to render test screens
+
+    rng = np.random.default_rng(seed)
+    scale = width / 1920
+    image = Image.new("RGB", (width, height), (246, 246, 246))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, round(15 * scale))
+    truth: list[TextTruth] = []
+
+    def write(x: float, y: float, text: str, fill: tuple[int, int, int]) -> tuple[float, float, float, float]:
+        draw.text((x, y), text, fill=fill, font=font)
+        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+        return float(left), float(top), float(right), float(bottom)
+
+    x = 12 * scale
+    menu_left, menu_top, menu_right, menu_bottom = math.inf, math.inf, 0.0, 0.0
+    for word in SCREEN_WORDS[:7]:
+        left, top, right, bottom = write(x, 8 * scale, word, (30, 30, 30))
+        menu_left, menu_top = min(menu_left, left), min(menu_top, top)
+        menu_right, menu_bottom = max(menu_right, right), max(menu_bottom, bottom)
+        x = right + 24 * scale
+    truth.append(
+        TextTruth(" ".join(SCREEN_WORDS[:7]), (menu_left, menu_top, menu_right - menu_left, menu_bottom - menu_top))
+    )
+    draw.rectangle((0, 40 * scale, 260 * scale, height), fill=(232, 232, 236))
+    rows = [(20 * scale, (60 + row * 36) * scale, 2) for row in range(24) if (60 + row * 36 + 20) * scale < height]
+    y = 70 * scale
+    while y < height - 60 * scale:
+        rows.append((300 * scale, y, 12))
+        y += 28 * scale
+    for x, y, count in rows:
+        text = " ".join(str(w) for w in rng.choice(SCREEN_WORDS, count))
+        left, top, right, bottom = write(x, y, text, (40, 40, 40) if count == 2 else (20, 20, 20))
+        truth.append(TextTruth(text, (left, top, right - left, bottom - top)))
+    return np.asarray(image, dtype=np.uint8).copy(), truth

@@ -12,9 +12,10 @@ import importlib
 import importlib.util
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 from sightline_host.vision.onnx_torch import OnnxTorchGraph, TensorSpec, UnsupportedGraph
 
 TORCHSCRIPT_SUFFIXES = (".torchscript", ".ts")
+T = TypeVar("T")
 
 
 class TorchPathUnavailable(Exception):
@@ -110,6 +112,7 @@ class TorchRunner:
         self._use_graph = cuda_graph and self.device.type == "cuda"
         self._graphs: dict[tuple[tuple[int, ...], ...], tuple[Any, dict[str, Any], list[Any]]] = {}
         self.graph_error: str | None = None
+        self._pool: Any = None
         self._lock = threading.Lock()
         where = str(self.device)
         if self.device.type == "cuda":
@@ -134,7 +137,12 @@ class TorchRunner:
                 self.model.run_tensors(static)
         torch.cuda.current_stream(self.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        if self._pool is None:
+            self._pool = torch.cuda.graph_pool_handle()
+        # One memory pool for every shape's graph (a recognizer has a dozen): a replay may overwrite what another
+        # graph left in it, which is safe because replays run one at a time under the lock and each one's outputs
+        # are read before the next.
+        with torch.cuda.graph(graph, pool=self._pool):
             outputs = self.model.run_tensors(static)
         return graph, static, outputs
 
@@ -161,6 +169,13 @@ class TorchRunner:
             static[name].copy_(value)
         graph.replay()
         return outputs
+
+    def run_with(self, feeds: dict[str, Any], finish: Callable[[list[Any]], T]) -> T:
+        """Device tensors in (already in the model's dtype); `finish` gets the outputs while they are still valid
+        (a CUDA graph's replay overwrites them) and returns what to keep, say a reduction copied to the host."""
+        torch = _torch()
+        with self._lock, torch.no_grad():
+            return finish(self._run_tensors(feeds))
 
     def run(self, feeds: dict[str, NDArray[Any]]) -> NDArray[np.float32]:
         """The model's first output for numpy inputs, as float32 numpy."""

@@ -1,0 +1,158 @@
+"""The host's OCR engine: configured from the environment, loaded on first use, one frame at a time.
+
+SIGHTLINE_OCR_BACKEND=auto|onnxruntime|torch   auto (default): PyTorch where it sees a CUDA GPU, else ONNX Runtime
+SIGHTLINE_OCR_DEVICE=cuda:1                     the PyTorch backend's device (default: the first GPU)
+SIGHTLINE_OCR_MAX_SIDE=4096                     shrink larger frames to this long side first (default 2000)
+"""
+
+import importlib.util
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sightline_host.ocr.geometry import MAX_SIDE, MIN_SIDE, axis_aligned, pad_thin
+from sightline_host.ocr.models import ModelFiles, OcrModels, backend_from_env, choose_backend
+from sightline_host.ocr.pipeline import OcrLine, OcrOptions, OcrPipeline, StageTimes
+from sightline_host.ocr.rec_batches import CPU_BUCKETING
+from sightline_host.protocol.types import TextLine
+
+OcrState = Literal["not_loaded", "loading", "ready", "error"]
+PACKAGE = "rapidocr_onnxruntime"
+DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
+REC_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
+
+
+# On a CPU, recognition is nine tenths of the time and costs in proportion to the columns read: crops narrowed to
+# 0.85 read the synthetic screens exactly, for about 20 % less time (bench/observe.py --ocr-variants).
+CPU_SQUEEZE = 0.85
+
+
+class ModelUnavailable(Exception):
+    """A model could not be loaded; the message says which and why."""
+
+
+def bundled_models() -> ModelFiles:
+    """The PP-OCRv4 models inside the rapidocr-onnxruntime wheel, found without importing it (its import pulls in
+    ONNX Runtime, which the PyTorch path does not need)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the {PACKAGE} package, which holds the PP-OCRv4 models, is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    files = ModelFiles(folder / DET_MODEL, folder / REC_MODEL)
+    for path in (files.det, files.rec):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing from the {PACKAGE} install")
+    return files
+
+
+def _torch_cuda() -> bool:
+    if importlib.util.find_spec("torch") is None:
+        return False
+    from sightline_host.vision.torch_backend import cuda_usable  # noqa: PLC0415 - imports PyTorch
+
+    return cuda_usable()
+
+
+def load_models(
+    backend: str = "auto", device: str | None = None, files: ModelFiles | None = None, rec_fp16: bool = True
+) -> OcrModels:
+    files = files or bundled_models()
+    chosen = choose_backend(backend, torch_cuda=backend == "auto" and _torch_cuda())
+    if chosen == "torch":
+        from sightline_host.ocr.models import TorchModels  # noqa: PLC0415
+
+        return TorchModels(files, device, rec_fp16)
+    from sightline_host.ocr.models import OrtModels  # noqa: PLC0415
+
+    return OrtModels(files)
+
+
+class OcrEngine:
+    """Loads lazily and reads one frame at a time (either backend already uses the whole CPU or GPU for one).
+    `max_side` (default: SIGHTLINE_OCR_MAX_SIDE, else 2000): a larger frame is shrunk to this long side before
+    detection. 2000 halves a 4K frame, and then finds about 10 % of 11-pixel words and 55 % of 13-pixel ones (a 4K
+    desktop at 100 % scaling); 4096 finds over 90 % of both, for about 1.5 times the time (bench/observe.py
+    --small-elements). `backend` / `device` default to SIGHTLINE_OCR_BACKEND / SIGHTLINE_OCR_DEVICE."""
+
+    def __init__(
+        self,
+        max_side: int | None = None,
+        backend: str | None = None,
+        device: str | None = None,
+        options: OcrOptions | None = None,
+        rec_fp16: bool = True,
+    ) -> None:
+        if max_side is None:
+            raw = os.environ.get("SIGHTLINE_OCR_MAX_SIDE", "").strip()
+            max_side = int(raw) if raw.isdigit() else MAX_SIDE
+        if max_side < MIN_SIDE:
+            raise ValueError(f"max_side must be at least {MIN_SIDE}, got {max_side}")
+        env_backend, env_device = backend_from_env()
+        self.backend = backend or env_backend
+        self.device = device or env_device
+        self.max_side = max_side
+        self.rec_fp16 = rec_fp16
+        self._options_given = options is not None
+        self.options = OcrOptions(max_side=max_side) if options is None else options
+        if self.options.max_side != max_side:
+            raise ValueError(f"options.max_side {self.options.max_side} differs from max_side {max_side}")
+        self._pipeline: OcrPipeline | None = None
+        self._state: OcrState = "not_loaded"
+        self._error: str | None = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    @property
+    def state(self) -> OcrState:
+        return self._state
+
+    @property
+    def description(self) -> str:
+        return "not loaded" if self._pipeline is None else self._pipeline.models.description
+
+    @property
+    def last_times(self) -> StageTimes | None:
+        """The last frame's stage timings (benchmarks)."""
+        return None if self._pipeline is None else self._pipeline.times
+
+    def load(self) -> OcrPipeline:
+        with self._load_lock:
+            if self._pipeline is not None:
+                return self._pipeline
+            self._state = "loading"
+            try:
+                models = load_models(self.backend, self.device, rec_fp16=self.rec_fp16)
+                if not self._options_given and models.bucketing is CPU_BUCKETING:
+                    self.options = replace(self.options, squeeze=CPU_SQUEEZE)
+                self._pipeline = OcrPipeline(models, self.options)
+            except Exception as error:
+                self._state = "error"
+                self._error = f"OCR model failed to load: {error}"
+                raise ModelUnavailable(self._error) from error
+            self._state = "ready"
+            return self._pipeline
+
+    def read_quads(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
+        """Every line read, with its quad, before the confidence cut."""
+        pipeline = self.load()
+        # PP-OCR's models were trained on OpenCV's BGR channel order.
+        bgr = np.ascontiguousarray(pad_thin(rgb, self.max_side)[:, :, ::-1])
+        with self._run_lock:
+            return pipeline.read(bgr)
+
+    def read(self, rgb: NDArray[np.uint8], min_confidence: float = 0.5) -> list[TextLine]:
+        lines: list[TextLine] = []
+        for line in self.read_quads(rgb):
+            confidence = min(1.0, max(0.0, line.score))
+            if confidence < min_confidence:
+                continue
+            x, y, width, height = axis_aligned(line.quad.tolist())
+            lines.append(
+                {"text": line.text, "box": {"x": x, "y": y, "width": width, "height": height}, "confidence": confidence}
+            )
+        return lines
