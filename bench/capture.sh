@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Capture benchmark at 1920x1080 and 3840x2160 on Xvfb; prints a table and
-# writes bench/results/capture-<host>.json.
+# Capture benchmark at 1920x1080 and 3840x2160 on Xvfb: capture alone per
+# backend, and capture -> the host holds the decoded array (PNG vs raw pixels,
+# base64 vs binary frame, ratios from one interleaved run); see bench/capture.ts.
+# Prints a table and writes bench/results/capture-<host>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=()

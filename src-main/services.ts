@@ -149,7 +149,7 @@ export class Services extends TypedEvents<ServiceEvents> {
       ...(options.beforeCapture ? { beforeCapture: options.beforeCapture } : {}),
       ...(options.afterCapture ? { afterCapture: options.afterCapture } : {}),
       observe: async (capture) => {
-        const result = await this.client.observePng(capture.png);
+        const result = await this.client.observeCapture(capture);
         return { elements: elementsFromObserve(result, capture), timingsMs: { ...result.timings_ms } };
       },
       planner: () => planner,
@@ -176,7 +176,7 @@ export class Services extends TypedEvents<ServiceEvents> {
         input,
         capture: given.capture ?? ((point) => captureDisplay(point ? { point } : {})),
         observe:
-          given.observe ?? (async (capture) => elementsFromObserve(await this.client.observePng(capture.png), capture)),
+          given.observe ?? (async (capture) => elementsFromObserve(await this.client.observeCapture(capture), capture)),
         activeWindow: given.activeWindow ?? new XdotoolActiveWindow(),
         ...(given.frames ? { frames: given.frames } : {}),
         // The planner words each step where the host has it loaded; the template otherwise.

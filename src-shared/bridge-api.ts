@@ -53,6 +53,12 @@ export const DisplayInfo = z
     primary: z.boolean(),
     /** Physical pixels per logical point. */
     scaleFactor: z.number().positive().default(1),
+    /**
+     * The part of the display that panels and docks leave free, in the same physical pixels as `bounds`
+     * (inside them). Every capture backend fills it, with the bounds where the desktop does not say;
+     * optional only so that recordings saved before it existed still load.
+     */
+    workArea: ScreenBox.optional(),
   })
   .strict();
 

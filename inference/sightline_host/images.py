@@ -1,10 +1,13 @@
-"""Decoding of the images the app sends, with the size limits checked before any pixel is decoded."""
+"""Decoding of the images the app sends (PNG, JPEG, or raw 4-byte pixels), with the size limits checked before any
+pixel is decoded or copied."""
 
 import base64
 import binascii
 import io
 import warnings
+from typing import Literal
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
@@ -12,6 +15,9 @@ from PIL import Image
 from sightline_host.protocol import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
 _FORMATS = ("PNG", "JPEG")
+
+#: Anything numpy can view without a copy: the bytes of a WebSocket frame, or a slice of them.
+Buffer = bytes | bytearray | memoryview
 
 
 class ImageRejected(Exception):
@@ -69,3 +75,54 @@ def decode_base64_image(data: str) -> NDArray[np.uint8]:
     except Exception as error:
         raise ImageRejected("bad_image", f"cannot decode the image as PNG or JPEG: {error}") from error
     return np.asarray(rgb, dtype=np.uint8)
+
+
+RawFormat = Literal["rgba", "bgra"]
+_BYTES_PER_PIXEL = 4
+
+
+def _check_raw_size(width: int, height: int) -> int:
+    """The byte length a raw image of this size must have, once it is known to be within the limits."""
+    if width * height > MAX_IMAGE_PIXELS:
+        raise _too_many_pixels(width, height)
+    expected = width * height * _BYTES_PER_PIXEL
+    if expected > MAX_IMAGE_BYTES:
+        raise ImageRejected(
+            "image_too_large",
+            f"raw image of {width}×{height} is {expected / 2**20:.1f} MiB; "
+            f"the limit is {MAX_IMAGE_BYTES / 2**20:.0f} MiB (send it as PNG)",
+        )
+    return expected
+
+
+def decode_raw_image(pixel_format: RawFormat, width: int, height: int, pixels: Buffer) -> NDArray[np.uint8]:
+    """Returns raw 4-byte pixels (rows top to bottom, no padding) as an RGB array of shape (height, width, 3).
+    `pixels` is read in place; the only allocation is the RGB copy, made after every check."""
+    expected = _check_raw_size(width, height)
+    if len(pixels) != expected:
+        raise ImageRejected(
+            "bad_image",
+            f"raw {pixel_format} image of {width}×{height} needs {expected} bytes (width × height × 4); "
+            f"got {len(pixels)}",
+        )
+    quads = np.frombuffer(pixels, dtype=np.uint8).reshape(height, width, _BYTES_PER_PIXEL)
+    # OpenCV's SIMD conversion: about 1 ms at 1080p where numpy's strided copy takes 35-55 ms on the same machine.
+    code = cv2.COLOR_RGBA2RGB if pixel_format == "rgba" else cv2.COLOR_BGRA2RGB
+    return np.asarray(cv2.cvtColor(quads, code), dtype=np.uint8)
+
+
+def decode_raw_base64(pixel_format: RawFormat, width: int, height: int, data: str) -> NDArray[np.uint8]:
+    """A raw image whose pixels came as base64 in the JSON: length checked before the base64 is decoded."""
+    expected = _check_raw_size(width, height)
+    # Padded base64 of n bytes is exactly 4·⌈n/3⌉ characters.
+    if len(data) != 4 * -(-expected // 3):
+        raise ImageRejected(
+            "bad_image",
+            f"raw {pixel_format} image of {width}×{height} needs {expected} bytes (width × height × 4), "
+            f"{4 * -(-expected // 3)} base64 characters; got {len(data)} characters",
+        )
+    try:
+        pixels = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ImageRejected("bad_image", f"image data is not valid base64: {error}") from error
+    return decode_raw_image(pixel_format, width, height, pixels)

@@ -11,10 +11,11 @@ from typing import Any, cast
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sightline_host import __version__
-from sightline_host.images import ImageRejected, decode_base64_image
+from sightline_host.images import ImageRejected, decode_base64_image, decode_raw_base64, decode_raw_image
 from sightline_host.models.catalog import CatalogError, load_catalog
 from sightline_host.ocr import ModelUnavailable, OcrEngine
 from sightline_host.protocol import MAX_OBSERVES_IN_FLIGHT, PROTOCOL_VERSION, client_problem, host_problem
+from sightline_host.protocol.frames import BadFrame, split_binary_frame
 from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult, TextLine
 from sightline_host.telemetry import ReplayError, TelemetrySnapshot, TelemetrySource, open_source
 from sightline_host.vision.detector import Detection
@@ -54,6 +55,19 @@ def _readable_id(message: object) -> str | None:
     return None
 
 
+def _misplaced_pixels(message: dict[str, Any], pixels: memoryview | None) -> str | None:
+    """Why a valid message's pixels are in the wrong place (binary frame vs `data`), or None when they are not."""
+    image: dict[str, Any] = message.get("image", {}) if message["type"] == "observe" else {}
+    raw = image.get("format") in ("rgba", "bgra")
+    if pixels is not None and not raw:
+        return "a binary frame carries only an observe with a raw (rgba or bgra) image; send other messages as text"
+    if raw and pixels is not None and "data" in image:
+        return "a raw image in a binary frame has its pixels after the JSON; leave out `data`"
+    if raw and pixels is None and "data" not in image:
+        return "a raw image sent as text needs `data` (base64 of its pixels), or send it in a binary frame"
+    return None
+
+
 class Session:
     def __init__(
         self,
@@ -81,12 +95,16 @@ class Session:
                 frame = await self._socket.receive()
                 if frame["type"] == "websocket.disconnect":
                     break
-                if frame.get("text") is None:
-                    await self._send(
-                        error(None, "bad_request", "binary frames are not part of the protocol; send JSON text")
-                    )
+                text = frame.get("text")
+                if text is not None:
+                    self._spawn(self._handle_text(text))
                     continue
-                self._spawn(self._handle_text(frame["text"]))
+                try:
+                    text, pixels = split_binary_frame(frame.get("bytes") or b"")
+                except BadFrame as exc:
+                    await self._send(error(None, "bad_request", str(exc)))
+                    continue
+                self._spawn(self._handle_text(text, pixels))
         except WebSocketDisconnect:
             pass
         finally:
@@ -107,7 +125,8 @@ class Session:
         async with self._send_lock:
             await self._socket.send_text(json.dumps(message))
 
-    async def _handle_text(self, text: str) -> None:
+    async def _handle_text(self, text: str, pixels: memoryview | None = None) -> None:
+        """One message; `pixels` are the raw pixels that came after it in a binary frame."""
         try:
             message: object = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -130,15 +149,21 @@ class Session:
             await self._send(error(request_id, "bad_request", f"invalid message: {problem}"))
             return
         assert isinstance(message, dict) and request_id is not None
+        misplaced = _misplaced_pixels(message, pixels)
+        if misplaced is not None:
+            await self._send(error(request_id, "bad_request", misplaced))
+            return
         try:
-            reply = await self._dispatch(message, request_id)
+            reply = await self._dispatch(message, request_id, pixels)
             if reply is not None:  # None: the request's handler sends its own messages (telemetry)
                 await self._send(reply)
         except Exception as exc:
             log.exception("request %s failed", request_id)
             await self._send(error(request_id, "internal", f"{type(exc).__name__}: {exc}"))
 
-    async def _dispatch(self, message: dict[str, Any], request_id: str) -> HostMessage | None:
+    async def _dispatch(
+        self, message: dict[str, Any], request_id: str, pixels: memoryview | None = None
+    ) -> HostMessage | None:
         match message["type"]:
             case "hello":
                 return self._hello(request_id, message["protocol"])
@@ -153,7 +178,7 @@ class Session:
             case "plan_vram":
                 return await self._plan_vram(request_id, message["profile"])
             case _:
-                return await self._observe(cast(Observe, message))
+                return await self._observe(cast(Observe, message), pixels)
 
     def _hello(self, request_id: str, protocol: int) -> HostMessage:
         if protocol != PROTOCOL_VERSION:
@@ -172,6 +197,7 @@ class Session:
                 "telemetry",
                 "vram_plan",
                 "elements",
+                "raw_image",
                 *(["detector"] if self._detector.configured else []),
             ],
         }
@@ -258,7 +284,7 @@ class Session:
             return error(request_id, "unknown_profile", str(exc))
         return cast(HostMessage, plan)
 
-    async def _observe(self, request: Observe) -> HostMessage:
+    async def _observe(self, request: Observe, pixels: memoryview | None) -> HostMessage:
         # Each waiting observe holds a decoded frame (up to ~100 MB): a flood gets an answer, not an OOM.
         if self._observes_in_flight >= MAX_OBSERVES_IN_FLIGHT:
             return error(
@@ -269,15 +295,25 @@ class Session:
             )
         self._observes_in_flight += 1
         try:
-            return await self._observe_now(request)
+            return await self._observe_now(request, pixels)
         finally:
             self._observes_in_flight -= 1
 
-    async def _observe_now(self, request: Observe) -> HostMessage:
+    async def _observe_now(self, request: Observe, pixels: memoryview | None) -> HostMessage:
         request_id = request["id"]
         started = time.perf_counter()
+        image = request["image"]
         try:
-            rgb = await asyncio.to_thread(decode_base64_image, request["image"]["data"])
+            if image["format"] == "png" or image["format"] == "jpeg":
+                rgb = await asyncio.to_thread(decode_base64_image, image["data"])
+            elif pixels is not None:
+                rgb = await asyncio.to_thread(
+                    decode_raw_image, image["format"], image["width"], image["height"], pixels
+                )
+            else:
+                # _misplaced_pixels lets no raw image through that has neither `data` nor pixels.
+                data = image["data"]
+                rgb = await asyncio.to_thread(decode_raw_base64, image["format"], image["width"], image["height"], data)
         except ImageRejected as rejected:
             return error(request_id, rejected.code, str(rejected))
         decoded = time.perf_counter()

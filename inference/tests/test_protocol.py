@@ -1,16 +1,20 @@
 import base64
 import io
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
+from sightline_host.images import ImageRejected, decode_base64_image, decode_raw_base64, decode_raw_image
 from sightline_host.protocol import MAX_FRAME_BYTES, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, client_problem, host_problem
-from tests.messaging import exchange, png_base64, png_header_only
+from sightline_host.protocol.frames import BadFrame, split_binary_frame
+from tests.messaging import exchange, png_base64, png_header_only, render_words
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parents[2] / "protocol-vectors" / "messages.json").read_text("utf-8")
@@ -29,7 +33,8 @@ def assert_still_alive(ws: ClientConnection) -> None:
 
 def test_hello_handshake(ws: ClientConnection) -> None:
     reply = exchange(ws, {"type": "hello", "id": "h", "protocol": 1, "client": "pytest"})
-    assert reply["type"] == "hello_ok" and reply["protocol"] == 1 and "ocr" in reply["capabilities"]
+    assert reply["type"] == "hello_ok" and reply["protocol"] == 1
+    assert {"ocr", "raw_image"} <= set(reply["capabilities"])
 
 
 def test_hello_with_another_protocol_is_refused_plainly(ws: ClientConnection) -> None:
@@ -129,3 +134,141 @@ def test_a_frame_over_the_socket_limit_closes_with_a_reason(host: Any) -> None:
 def test_png_roundtrip_helper_is_a_real_png() -> None:
     image = Image.open(io.BytesIO(base64.b64decode(png_base64(Image.new("RGB", (3, 2))))))
     assert image.size == (3, 2)
+
+
+# ------------------------------------------------------------------------------------------ raw pixels
+
+
+def raw_frame(message: dict[str, Any], pixels: bytes) -> bytes:
+    """The binary frame of src-shared/protocol/binary-frame.ts, built independently of the host's parser."""
+    text = json.dumps(message).encode()
+    return struct.pack(">I", len(text)) + text + pixels
+
+
+def rgba_of(image: Image.Image, pixel_format: str = "rgba") -> bytes:
+    quads = np.asarray(image.convert("RGBA"))
+    return (quads if pixel_format == "rgba" else quads[..., [2, 1, 0, 3]]).tobytes()
+
+
+def raw_observe(request_id: str, width: int, height: int, pixel_format: str = "rgba") -> dict[str, Any]:
+    return {"type": "observe", "id": request_id, "image": {"format": pixel_format, "width": width, "height": height}}
+
+
+@pytest.mark.parametrize("pixel_format", ["rgba", "bgra"])
+def test_raw_pixels_decode_to_the_same_rgb_as_the_png(pixel_format: str) -> None:
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 256, (5, 7, 3), dtype=np.uint8))
+    from_png = decode_base64_image(png_base64(image))
+    pixels = rgba_of(image, pixel_format)
+    from_raw = decode_raw_image(pixel_format, 7, 5, memoryview(pixels))  # type: ignore[arg-type]
+    from_b64 = decode_raw_base64(pixel_format, 7, 5, base64.b64encode(pixels).decode())  # type: ignore[arg-type]
+    for decoded in (from_raw, from_b64):
+        assert decoded.shape == (5, 7, 3) and decoded.flags.c_contiguous
+        assert np.array_equal(decoded, from_png)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "length", "code", "words"),
+    [
+        (4, 3, 4 * 3 * 4 - 1, "bad_image", "needs 48 bytes (width × height × 4); got 47"),
+        (4, 3, 4 * 3 * 3, "bad_image", "got 36"),
+        (4, 3, 0, "bad_image", "got 0"),
+        (8000, 8000, 16, "image_too_large", "image is 8000×8000 = 64 MP; the limit is 33.2 MP"),
+        # Within the pixel limit, but 4 bytes a pixel is over the byte limit: the app should send PNG.
+        (
+            7680,
+            4320,
+            16,
+            "image_too_large",
+            "raw image of 7680×4320 is 126.6 MiB; the limit is 40 MiB (send it as PNG)",
+        ),
+    ],
+)
+def test_raw_sizes_are_checked_before_anything_is_allocated(
+    width: int, height: int, length: int, code: str, words: str
+) -> None:
+    assert MAX_IMAGE_PIXELS >= 7680 * 4320 and MAX_IMAGE_BYTES < 7680 * 4320 * 4
+    with pytest.raises(ImageRejected) as raw:
+        decode_raw_image("rgba", width, height, b"\0" * length)
+    with pytest.raises(ImageRejected) as b64:
+        decode_raw_base64("bgra", width, height, base64.b64encode(b"\0" * length).decode())
+    assert (raw.value.code, b64.value.code) == (code, code)
+    assert words in str(raw.value)
+    if code == "bad_image":
+        assert f"needs {width * height * 4} bytes" in str(b64.value)
+
+
+def test_binary_frames_split_without_copying_the_pixels() -> None:
+    frame = raw_frame({"type": "ping", "id": "p"}, b"\1\2\3")
+    text, pixels = split_binary_frame(frame)
+    assert json.loads(text) == {"type": "ping", "id": "p"} and bytes(pixels) == b"\1\2\3"
+    assert pixels.obj is frame
+    for broken in (b"", b"\0\0", struct.pack(">I", 99) + b"{}", struct.pack(">I", 2) + b"\xff\xfe"):
+        with pytest.raises(BadFrame):
+            split_binary_frame(broken)
+
+
+def test_raw_pixels_in_a_binary_frame_are_read(ws: ClientConnection) -> None:
+    image, _ = render_words([("Quarterly Report", (40, 30))], size=(520, 120))
+    reply = exchange(ws, raw_frame(raw_observe("raw", 520, 120, "bgra"), rgba_of(image, "bgra")))
+    assert (reply["type"], reply["id"], reply["image_width"], reply["image_height"]) == (
+        "observe_result",
+        "raw",
+        520,
+        120,
+    )
+    assert "Quarterly Report" in [line["text"] for line in reply["lines"]]
+
+
+def test_raw_pixels_as_base64_in_text_are_read(ws: ClientConnection) -> None:
+    image, _ = render_words([("Export", (20, 20))], size=(200, 90))
+    message = raw_observe("b64", 200, 90)
+    message["image"]["data"] = base64.b64encode(rgba_of(image)).decode()
+    reply = exchange(ws, message)
+    assert (reply["type"], reply["image_width"]) == ("observe_result", 200)
+    assert "Export" in [line["text"] for line in reply["lines"]]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "words"),
+    [
+        (raw_frame(raw_observe("short", 64, 64), b"\0" * (64 * 64 * 4 - 4)), "bad_image", "needs 16384 bytes"),
+        (raw_frame(raw_observe("long", 2, 2), b"\0" * 17), "bad_image", "got 17"),
+        (raw_frame(raw_observe("huge", 9000, 9000), b"\0" * 64), "image_too_large", "9000×9000"),
+        (raw_frame({"type": "ping", "id": "ping"}, b""), "bad_request", "only an observe with a raw"),
+        (
+            raw_frame({"type": "observe", "id": "png", "image": {"format": "png", "data": "AA=="}}, b""),
+            "bad_request",
+            "only an observe with a raw",
+        ),
+        (
+            raw_frame(
+                {**raw_observe("both", 1, 1), "image": {"format": "rgba", "width": 1, "height": 1, "data": "AAAA/w=="}},
+                b"\0" * 4,
+            ),
+            "bad_request",
+            "leave out `data`",
+        ),
+        (json.dumps(raw_observe("nodata", 1, 1)), "bad_request", "needs `data`"),
+        (raw_frame(raw_observe("bad", 0, 1), b""), "bad_request", "width"),
+        (struct.pack(">I", 1000) + b"{}", "bad_request", "declares 1000 bytes of JSON"),
+    ],
+    ids=[
+        "too-few-bytes",
+        "too-many-bytes",
+        "over-pixel-limit",
+        "ping",
+        "png",
+        "data-and-pixels",
+        "text-without-data",
+        "zero-width",
+        "short-header",
+    ],
+)
+def test_misshapen_raw_images_get_a_clear_error_and_the_connection_stays(
+    ws: ClientConnection, frame: bytes | str, code: str, words: str
+) -> None:
+    reply = exchange(ws, frame)
+    assert (reply["type"], reply["code"]) == ("error", code), reply
+    assert words in reply["message"]
+    assert_still_alive(ws)

@@ -21,8 +21,15 @@ class Stopped extends Error {}
 
 /** Characters typed between two looks at the kill switch. */
 const TYPE_CHUNK = 4;
-/** Steps of a drag, so a drag can be stopped half-way and the target sees motion. */
-const DRAG_STEPS = 12;
+/** How a drag moves: in steps, so that the target sees motion and the kill switch can stop it half-way. */
+export type DragPace = {
+  steps: number;
+  /** Pause after each step; apps that animate a drag (sliders, canvases) follow a paced pointer better. */
+  stepMs: number;
+};
+
+/** About 200 ms a drag: one step a frame at 60 Hz. */
+export const DEFAULT_DRAG_PACE: DragPace = { steps: 12, stepMs: 16 };
 /** Apps update hover state from motion events; a press or wheel that beats them can land on the old target. */
 const POINTER_SETTLE_MS = 40;
 
@@ -58,6 +65,7 @@ export class ActionExecutor {
   constructor(
     private readonly io: DesktopIO,
     private readonly audit?: AuditLog,
+    private readonly dragPace: DragPace = DEFAULT_DRAG_PACE,
   ) {}
 
   async perform(action: Action, context: ExecutionContext): Promise<ActionOutcome> {
@@ -121,12 +129,16 @@ export class ActionExecutor {
         const from = at(action.from);
         const to = at(action.to);
         await this.pointAt(from.x, from.y);
+        check();
         await this.io.press(action.button);
         try {
-          for (let step = 1; step <= DRAG_STEPS; step++) {
+          const { steps, stepMs } = this.dragPace;
+          for (let step = 1; step <= steps; step++) {
             check();
-            const t = step / DRAG_STEPS;
+            const t = step / steps;
             await this.io.moveTo(from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t);
+            // The kill switch ends the pause at once; the check at the loop's top then stops the drag.
+            if (step < steps) await abortableSleep(stepMs, context.signal);
           }
         } finally {
           await this.io.release(action.button);
@@ -176,14 +188,14 @@ export class ActionExecutor {
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      // A drag sleeps once a step on the same signal: each pause takes its listener away with it.
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
   });
 }

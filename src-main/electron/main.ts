@@ -28,6 +28,8 @@ import {
   Settings,
   toApiError,
 } from "../../src-shared/bridge-api";
+import { OverlayCurtain } from "../capture/overlay-curtain";
+import { setWorkAreaSource, workAreasFromElectron } from "../capture/work-area";
 import { Services } from "../services";
 import { CHANNELS, OVERLAY_COMMANDS, type OVERLAY_VIEWS } from "./channels";
 import { trayIconBitmap } from "./tray-icon";
@@ -50,12 +52,10 @@ const appPage = devServerUrl ? new URL(devServerUrl) : pathToFileURL(rendererFil
 let overlay: BrowserWindow | undefined;
 let tray: Tray | undefined;
 let quitting = false;
-let hiddenForCapture = false;
 let steppedAsideForAction = false;
 /** Aborted by the kill-switch hotkey; replaced after each use so later runs get a live signal. */
 let killController = new AbortController();
 
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(`[sightline] ${line}`);
 
 /** Our own page, and nothing else: the built file, or the dev server's origin while developing. */
@@ -174,21 +174,25 @@ function toggleOverlay(): void {
   else showOverlay("run");
 }
 
-/** The overlay must never be in a screenshot the planner reads. */
-async function hideForCapture(): Promise<void> {
-  hiddenForCapture = live(overlay) && overlay.isVisible();
-  if (!hiddenForCapture) return;
-  overlay?.hide();
-  await delay(HIDE_SETTLE_MS);
-}
-
-async function showAfterCapture(): Promise<void> {
-  if (!hiddenForCapture || !live(overlay)) return;
-  hiddenForCapture = false;
-  // Focused again: the confirmation dialog's keys must reach it.
-  overlay.show();
-  overlay.focus();
-}
+/** The overlay must never be in a screenshot the planner reads: hidden, and gone, before every capture. */
+const captureCurtain = new OverlayCurtain(
+  {
+    isVisible: () => live(overlay) && overlay.isVisible(),
+    hide: () =>
+      new Promise<void>((resolve) => {
+        if (!live(overlay)) return resolve();
+        overlay.once("hide", () => resolve());
+        overlay.hide();
+      }),
+    show: () => {
+      if (!live(overlay)) return;
+      // Focused again: the confirmation dialog's keys must reach it.
+      overlay.show();
+      overlay.focus();
+    },
+  },
+  { settleMs: HIDE_SETTLE_MS },
+);
 
 /**
  * While a confirmed step acts, the overlay steps aside so the click or the
@@ -319,10 +323,12 @@ async function main(): Promise<void> {
   hardenContents();
   await app.whenReady();
   hardenSession();
+  // Electron knows each display's work area (panels, docks, on every platform); captures report it.
+  setWorkAreaSource(async (displays) => workAreasFromElectron(displays, screen.getAllDisplays()));
 
   const running = new Services({
-    beforeCapture: hideForCapture,
-    afterCapture: showAfterCapture,
+    beforeCapture: () => captureCurtain.beforeCapture(),
+    afterCapture: () => captureCurtain.afterCapture(),
     killSignal: () => killController.signal,
     ownWindows,
     openFolder,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
+import { observeFrameParts, type RawObserve } from "../../src-shared/protocol/binary-frame";
 import {
   type ClientMessage,
   type ErrorCode,
@@ -10,8 +11,10 @@ import {
   type Telemetry,
   type VramPlan,
 } from "../../src-shared/protocol/host-messages";
+import type { Capture, RawPixels } from "../capture/capture";
 import { Backoff, sleep } from "../util/backoff";
 import { TypedEvents } from "../util/typed-events";
+import { isLoopbackUrl } from "./loopback";
 import type { HostEndpoint } from "./supervisor";
 
 /** An error the host answered with, or one on the way to it; `code` says which. */
@@ -45,11 +48,16 @@ type TelemetryWish = { intervalMs: number; id: string | undefined; subscribing: 
 
 type WithoutId<M> = M extends unknown ? Omit<M, "id"> : never;
 
+/** The capability a host announces in hello_ok when it reads RawImage and binary frames. */
+export const RAW_IMAGE_CAPABILITY = "raw_image";
+
 export type HostClientOptions = {
   /** Resolves with the host's current endpoint; called again for every reconnection. */
   endpoint: () => Promise<Pick<HostEndpoint, "url" | "token">>;
   requestTimeoutMs?: number;
   clientName?: string;
+  /** Whether a host URL is on this machine, where raw pixels beat a PNG; default: a loopback address. */
+  isLocal?: (url: string) => boolean;
 };
 
 /**
@@ -65,20 +73,51 @@ export class HostClient extends TypedEvents<ClientEvents> {
   private readonly telemetryBackoff = new Backoff(500, 5000);
   private telemetryWish: TelemetryWish | undefined;
   private closed = false;
+  /** Connections to a host on this machine that reads raw pixels. */
+  private readonly rawSockets = new WeakSet<WebSocket>();
 
   constructor(private readonly options: HostClientOptions) {
     super();
   }
 
   async observePng(png: Buffer, minConfidence?: number): Promise<ObserveResult> {
-    const reply = await this.request({
-      type: "observe",
-      image: { format: "png", data: png.toString("base64") },
-      ...(minConfidence === undefined ? {} : { min_confidence: minConfidence }),
-    });
-    if (reply.type !== "observe_result")
-      throw new HostError("invalid_reply", `expected observe_result, got ${reply.type}`);
-    return reply;
+    return observed(
+      await this.request({
+        type: "observe",
+        image: { format: "png", data: png.toString("base64") },
+        ...confidence(minConfidence),
+      }),
+    );
+  }
+
+  /**
+   * Observes a capture: its raw pixels in a binary frame where the host is on this machine and reads them
+   * (no encoding on either side, bench/capture-transport.ts), its PNG otherwise (a remote host: the network,
+   * not the encoder, is then the cost).
+   */
+  async observeCapture(capture: Capture, minConfidence?: number): Promise<ObserveResult> {
+    const timeoutMs = this.options.requestTimeoutMs ?? 60_000;
+    const attempt = async (socket: WebSocket) => {
+      const pixels = capture.pixels;
+      if (pixels && this.takesRawPixels(socket, pixels)) {
+        const { format, width, height } = pixels;
+        const message = { type: "observe", image: { format, width, height }, ...confidence(minConfidence) } as const;
+        return this.send(socket, message, timeoutMs, pixels.data);
+      }
+      const image = { format: "png", data: capture.png.toString("base64") } as const;
+      return this.send(socket, { type: "observe", image, ...confidence(minConfidence) }, timeoutMs);
+    };
+    return observed(await this.withRetry(attempt));
+  }
+
+  /** Whether observeCapture would send these pixels raw (connecting first): a loopback host that reads them. */
+  async sendsRawPixels(pixels: RawPixels): Promise<boolean> {
+    return this.takesRawPixels(await this.connection(), pixels);
+  }
+
+  private takesRawPixels(socket: WebSocket, pixels: RawPixels): boolean {
+    // Over the byte limit (beyond 4K), the host would refuse raw pixels; a PNG of the same frame passes.
+    return this.rawSockets.has(socket) && pixels.width * pixels.height * 4 <= LIMITS.maxImageBytes;
   }
 
   async ping(): Promise<void> {
@@ -126,11 +165,15 @@ export class HostClient extends TypedEvents<ClientEvents> {
     message: WithoutId<ClientMessage>,
     timeoutMs = this.options.requestTimeoutMs ?? 60_000,
   ): Promise<HostMessage> {
+    return this.withRetry((socket) => this.send(socket, message, timeoutMs));
+  }
+
+  private async withRetry(attempt: (socket: WebSocket) => Promise<HostMessage>): Promise<HostMessage> {
     try {
-      return await this.send(await this.connection(), message, timeoutMs);
+      return await attempt(await this.connection());
     } catch (error) {
       if (!(error instanceof HostError) || error.code !== "disconnected" || this.closed) throw error;
-      return this.send(await this.connection(), message, timeoutMs);
+      return attempt(await this.connection());
     }
   }
 
@@ -141,12 +184,21 @@ export class HostClient extends TypedEvents<ClientEvents> {
     this.failPending(new HostError("disconnected", "client closed"));
   }
 
-  private send(socket: WebSocket, message: WithoutId<ClientMessage>, timeoutMs: number): Promise<HostMessage> {
+  /** Sends one message, as text, or with `pixels` as the binary frame of an observe with a raw image. */
+  private send(
+    socket: WebSocket,
+    message: WithoutId<ClientMessage>,
+    timeoutMs: number,
+    pixels?: Buffer,
+  ): Promise<HostMessage> {
     const id = randomUUID();
-    const text = JSON.stringify({ ...message, id });
-    if (Buffer.byteLength(text) > LIMITS.maxFrameBytes) {
+    const parts = pixels
+      ? observeFrameParts({ ...(message as Omit<RawObserve, "id">), id }, pixels)
+      : [Buffer.from(JSON.stringify({ ...message, id }))];
+    const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    if (bytes > LIMITS.maxFrameBytes) {
       return Promise.reject(
-        new HostError("image_too_large", `request of ${text.length} bytes exceeds the host's frame limit`),
+        new HostError("image_too_large", `request of ${bytes} bytes exceeds the host's frame limit`),
       );
     }
     return new Promise<HostMessage>((resolve, reject) => {
@@ -155,12 +207,21 @@ export class HostClient extends TypedEvents<ClientEvents> {
         reject(new HostError("timeout", `host did not answer ${message.type} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      socket.send(text, (error) => {
+      const failed = (error?: Error) => {
         if (!error) return;
         clearTimeout(timer);
         this.pending.delete(id);
         reject(new HostError("disconnected", error.message));
-      });
+      };
+      if (!pixels) {
+        socket.send(parts[0] as Buffer, { binary: false }, failed);
+        return;
+      }
+      // Header and JSON, then the pixels, as fragments of one message: the pixels are sent as they lie, not
+      // copied into one buffer; both sends happen in this tick, so no other message can come between them.
+      const [header, json, data] = parts as [Buffer, Buffer, Buffer];
+      socket.send(Buffer.concat([header, json]), { binary: true, fin: false, compress: false });
+      socket.send(data, { binary: true, fin: true, compress: false }, failed);
     });
   }
 
@@ -215,9 +276,13 @@ export class HostClient extends TypedEvents<ClientEvents> {
 
   private async connectOnce(): Promise<WebSocket> {
     const endpoint = await this.options.endpoint();
+    const local = (this.options.isLocal ?? isLoopbackUrl)(endpoint.url);
     const socket = new WebSocket(`${endpoint.url.replace(/^http/, "ws")}/ws`, {
       headers: { authorization: `Bearer ${endpoint.token}` },
       maxPayload: LIMITS.maxFrameBytes,
+      // On this machine, deflating a frame (or its base64 PNG) costs more than the loopback saves, and the
+      // mask guards against caching proxies that a loopback connection never crosses: skip both.
+      ...(local ? { perMessageDeflate: false, generateMask: (mask: Buffer) => mask.fill(0) } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       socket.once("open", () => resolve());
@@ -246,6 +311,7 @@ export class HostClient extends TypedEvents<ClientEvents> {
         10_000,
       );
       if (hello.type !== "hello_ok") throw new HostError("invalid_reply", `expected hello_ok, got ${hello.type}`);
+      if (local && hello.capabilities.includes(RAW_IMAGE_CAPABILITY)) this.rawSockets.add(socket);
       this.socket = socket;
       this.emit("connected", { host: hello.host });
       return socket;
@@ -291,4 +357,14 @@ export class HostClient extends TypedEvents<ClientEvents> {
       this.pending.delete(id);
     }
   }
+}
+
+function confidence(minConfidence: number | undefined): { min_confidence?: number } {
+  return minConfidence === undefined ? {} : { min_confidence: minConfidence };
+}
+
+function observed(reply: HostMessage): ObserveResult {
+  if (reply.type !== "observe_result")
+    throw new HostError("invalid_reply", `expected observe_result, got ${reply.type}`);
+  return reply;
 }

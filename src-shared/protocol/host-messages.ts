@@ -56,6 +56,22 @@ export const EncodedImage = z
   })
   .strict();
 
+/**
+ * Pixels as the screen gave them, 4 bytes a pixel, rows top to bottom, no padding: no encoder on the
+ * app's side and no decoder on the host's, for a host on the same machine. Sent in a binary frame
+ * (`src-shared/protocol/binary-frame.ts`) the pixels follow the JSON and `data` is absent; in a text
+ * frame `data` holds their base64 (slower: a third larger, and both sides code it).
+ */
+export const RawImage = z
+  .object({
+    format: z.enum(["rgba", "bgra"]),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** Base64 of exactly width × height × 4 bytes; absent when the pixels travel in the binary frame. */
+    data: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const Hello = z
   .object({
     type: z.literal("hello"),
@@ -76,7 +92,7 @@ export const Observe = z
   .object({
     type: z.literal("observe"),
     id: requestId,
-    image: EncodedImage,
+    image: z.union([EncodedImage, RawImage]),
     /** Lines below this recognition confidence are dropped. */
     min_confidence: z.number().min(0).max(1).optional(),
   })
@@ -119,6 +135,7 @@ export const HelloOk = z
     id: requestId,
     protocol: z.number().int().positive(),
     host: z.string(),
+    /** What this host can do: "ocr", "telemetry", "vram_plan", "elements", "detector", "raw_image" (RawImage and binary frames). */
     capabilities: z.array(z.string()),
   })
   .strict();
@@ -219,6 +236,7 @@ export type ImageBox = z.infer<typeof ImageBox>;
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type HostMessage = z.infer<typeof HostMessage>;
 export type ObserveRequest = z.infer<typeof Observe>;
+export type RawImage = z.infer<typeof RawImage>;
 export type ObserveResult = z.infer<typeof ObserveResult>;
 export type TextLine = z.infer<typeof TextLine>;
 export type Element = z.infer<typeof Element>;
@@ -229,6 +247,7 @@ export type SubscribeTelemetry = z.infer<typeof SubscribeTelemetry>;
 export const PROTOCOL_DEFINITIONS = {
   ImageBox,
   EncodedImage,
+  RawImage,
   Hello,
   Ping,
   Observe,

@@ -1,4 +1,6 @@
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Capture, toCapture } from "../../src-main/capture/capture";
 import { HostClient, HostError } from "../../src-main/host/client";
 import { newSupervisor } from "./helpers";
 import { renderTextPng } from "./render-text";
@@ -29,6 +31,54 @@ describe("HostClient against the real host", () => {
     expect(line?.box.x).toBeLessThan(90);
     expect(line?.box.y).toBeGreaterThan(70);
     expect(line?.box.y).toBeLessThan(110);
+  });
+
+  /** A raw capture of rendered text; `pngReads` counts how often its PNG was asked for. */
+  function rawCapture(text: string): Capture & { pngReads: () => number } {
+    const png = renderTextPng([{ text, x: 60, y: 80 }]);
+    const { width, height, data } = PNG.sync.read(png);
+    let reads = 0;
+    const display = { id: "0", name: "test", bounds: { x: 0, y: 0, width, height }, primary: true, scaleFactor: 1 };
+    const frame = {
+      width,
+      height,
+      pixels: { format: "rgba" as const, width, height, data },
+      png: () => {
+        reads++;
+        return png;
+      },
+    };
+    return Object.assign(toCapture(display, frame, "test"), { pngReads: () => reads });
+  }
+
+  it("sends a capture's raw pixels, never its PNG, to a host on this machine", async () => {
+    const capture = rawCapture("Quarterly Report");
+    expect(capture.pixels && (await client.sendsRawPixels(capture.pixels))).toBe(true);
+    const result = await client.observeCapture(capture);
+    expect([result.image_width, result.image_height]).toEqual([capture.width, capture.height]);
+    expect(result.lines.map((l) => l.text).join(" ")).toMatch(/Quarterly\s*Report/i);
+    expect(capture.pngReads()).toBe(0);
+  });
+
+  it("sends the PNG to a host on another machine", async () => {
+    const remote = new HostClient({ endpoint: () => supervisor.whenReady(), isLocal: () => false });
+    try {
+      const capture = rawCapture("Export as PDF");
+      expect(capture.pixels && (await remote.sendsRawPixels(capture.pixels))).toBe(false);
+      const result = await remote.observeCapture(capture);
+      expect(result.lines.map((l) => l.text).join(" ")).toMatch(/Export\s*as\s*PDF/i);
+      expect(capture.pngReads()).toBe(1);
+    } finally {
+      remote.close();
+    }
+  });
+
+  it("turns a raw image the host refuses into a typed HostError", async () => {
+    // Over the pixel limit, observeCapture would send a PNG; a hand-made request shows the host's answer.
+    const image = { format: "rgba", width: 8000, height: 8000, data: "AAAA" } as const;
+    const error = await client.request({ type: "observe", image }).catch((e: unknown) => e);
+    expect((error as HostError).code).toBe("image_too_large");
+    expect((error as HostError).message).toMatch(/8000×8000/);
   });
 
   it("turns a host error into a typed HostError", async () => {

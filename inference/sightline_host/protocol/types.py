@@ -21,6 +21,13 @@ class EncodedImage(TypedDict):
     data: str
 
 
+class RawImage(TypedDict):
+    format: Literal["rgba", "bgra"]
+    width: int
+    height: int
+    data: NotRequired[str]
+
+
 class Hello(TypedDict):
     type: Literal["hello"]
     id: str
@@ -36,7 +43,7 @@ class Ping(TypedDict):
 class Observe(TypedDict):
     type: Literal["observe"]
     id: str
-    image: EncodedImage
+    image: EncodedImage | RawImage
     min_confidence: NotRequired[float]
 
 

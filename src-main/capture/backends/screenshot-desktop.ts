@@ -1,6 +1,7 @@
 import screenshot from "screenshot-desktop";
 import type { DisplayInfo } from "../../../src-shared/bridge-api";
-import type { CaptureBackend } from "../backend";
+import { type CaptureBackend, pngSize } from "../backend";
+import { withWorkAreas } from "../work-area";
 
 /** What screenshot-desktop reports per display; geometry fields exist on Linux and Windows, not macOS. */
 export type RawDisplay = {
@@ -36,9 +37,10 @@ export const screenshotDesktopBackend: CaptureBackend = {
   name: "screenshot-desktop",
   async listDisplays() {
     const raw = (await screenshot.listDisplays()) as unknown as RawDisplay[];
-    return raw.map(toDisplayInfo);
+    return withWorkAreas(raw.map(toDisplayInfo));
   },
-  async capturePng(display) {
-    return screenshot({ format: "png", screen: display.id as unknown as number });
+  async grab(display) {
+    const png = await screenshot({ format: "png", screen: display.id as unknown as number });
+    return { ...pngSize(png), png: () => png };
   },
 };
