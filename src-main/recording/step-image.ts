@@ -39,15 +39,22 @@ export function cropWindow(capture: Capture, point: Point, size: { width: number
 
 /** The window as an image, and as a capture of its own whose display is the window (for observe). */
 export function cropFrame(capture: Capture, window: CropWindow): { image: RgbaImage; capture: Capture } {
-  const image = cropImage(decodePng(capture.png), window.pixels);
+  // From the raw frame where there is one: no PNG encoded and decoded again per click.
+  const raw = capture.pixels ?? { format: "rgba" as const, ...decodePng(capture.png) };
+  const cropped = cropImage({ width: raw.width, height: raw.height, data: raw.data }, window.pixels);
+  const image = raw.format === "bgra" ? swapRedBlue(cropped) : cropped;
+  // Not `...capture`: the frame's raw pixels would come along, and a host on this machine is sent those, not
+  // the PNG, so it would read the whole frame as if it were the crop (a click named an element it was not on).
   return {
     image,
     capture: {
-      ...capture,
       display: { ...capture.display, bounds: window.rect },
       png: encodePng(image),
       width: image.width,
       height: image.height,
+      capturedAt: capture.capturedAt,
+      backend: capture.backend,
+      pixels: { format: "rgba", width: image.width, height: image.height, data: image.data },
     },
   };
 }
@@ -88,4 +95,15 @@ export function renderStepImage(
     drawRing(copy, m.x, m.y, radius, 3, [230, 30, 60]);
   }
   return encodePng(copy);
+}
+
+/** BGRA ↔ RGBA, in place (the image is the crop's own copy). */
+function swapRedBlue(image: RgbaImage): RgbaImage {
+  const { data } = image;
+  for (let i = 0; i < data.length; i += 4) {
+    const blue = data[i] as number;
+    data[i] = data[i + 2] as number;
+    data[i + 2] = blue;
+  }
+  return image;
 }
