@@ -140,6 +140,8 @@ export const RunState = z
     error: RunError.optional(),
     /** The planner's streamed text while it is still planning. */
     planningText: z.string().optional(),
+    /** The run's length where the planner knows it ahead (a replay plans one recorded step at a time). */
+    totalSteps: z.number().int().positive().optional(),
     /** Which planner answered ("smollm2-135m-instruct-q4_1", "replay"). */
     planner: z.string().optional(),
     timingsMs: z.record(z.string(), z.number()),

@@ -28,6 +28,8 @@ export type Planner = {
    * that it has more: the run then looks at the screen again and asks it for the next plan.
    */
   continues?(): boolean;
+  /** How many steps the whole run will have, where the planner knows before planning them (a recording's length). */
+  readonly totalSteps?: number;
 };
 
 export class PlanRejected extends Error {

@@ -300,7 +300,11 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     if (!capture) throw new Error("a plan needs a screenshot");
     const before = run.state.steps;
     const round = Math.max(0, ...before.map((s) => s.round ?? 1)) + 1;
-    this.update(run, { planner: planner.name, planningText: "" });
+    this.update(run, {
+      planner: planner.name,
+      planningText: "",
+      ...(planner.totalSteps !== undefined ? { totalSteps: planner.totalSteps } : {}),
+    });
     let lastPush = 0;
     let shown = 0;
     const reader = new PartialPlanReader();

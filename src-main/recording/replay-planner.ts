@@ -73,6 +73,10 @@ export class ReplayPlanner implements Planner {
     return { maxActions: steps, maxRounds: steps };
   }
 
+  get totalSteps(): number {
+    return this.replay.steps.length;
+  }
+
   continues(): boolean {
     return this.next < this.replay.steps.length;
   }

@@ -147,6 +147,8 @@ test("replays the recording on a moved window through the run view's confirmatio
   await expect(dialog).toBeVisible({ timeout: 60_000 });
   await expect(dialog).toBeFocused();
   await expect(dialog).toContainText("Step 1 of 2: Click Save");
+  // The replay plans a step at a time, but the dialog counts the whole recording.
+  await expect(dialog.getByRole("heading")).toHaveText("Confirm step 1 of 2");
   await expect(dialog.getByTestId("target-highlight")).toBeVisible();
   await shoot(page, "recording-replay-confirm");
   await page.keyboard.press("Enter");

@@ -143,6 +143,7 @@ describe("replaying a recording as a run", () => {
     const { state, confirmations } = await confirmAll(runId);
     expect(state.stage, JSON.stringify(state.error)).toBe("done");
     expect(state.planner).toBe("replay");
+    expect(state.totalSteps).toBe(3); // what the dialog counts: the recording, not the one step planned so far
     expect(confirmations).toBe(3);
     expect(state.steps.map((s) => [s.description, s.status])).toEqual([
       ["Step 1 of 3: Click **Name**", "done"],

@@ -76,10 +76,11 @@ export function ConfirmationDialog() {
 
   if (!run || !open) return null;
   const high = steps.some((s) => s.risk.level === "high");
+  const total = run.totalSteps ?? run.steps.length;
   const title =
     steps.length === 1
-      ? `Confirm step ${(steps[0]?.index ?? 0) + 1} of ${run.steps.length}`
-      : `Confirm steps ${(steps[0]?.index ?? 0) + 1}–${(steps.at(-1)?.index ?? 0) + 1} of ${run.steps.length}`;
+      ? `Confirm step ${(steps[0]?.index ?? 0) + 1} of ${total}`
+      : `Confirm steps ${(steps[0]?.index ?? 0) + 1}–${(steps.at(-1)?.index ?? 0) + 1} of ${total}`;
 
   return (
     <div className="dialog-backdrop">

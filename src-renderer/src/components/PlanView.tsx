@@ -22,7 +22,7 @@ export function PlanView() {
               key={step.index}
               step={step}
               status={shownStepStatus(run, step)}
-              total={stillWriting ? undefined : run.steps.length}
+              total={stillWriting ? undefined : (run.totalSteps ?? run.steps.length)}
               elements={run.elements}
               replanned={i > 0 && (step.round ?? 1) !== (run.steps[i - 1]?.round ?? 1)}
             />
