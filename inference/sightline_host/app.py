@@ -84,7 +84,7 @@ def create_app(token: str, ocr: OcrEngine | None = None, chat_models: ChatModels
             await socket.close(code=4401)
             return
         await socket.accept()
-        await Session(socket, engine).run()
+        await Session(socket, engine, chat=chat).run()
 
     if chat is not None:
         app.include_router(create_openai_router(chat))

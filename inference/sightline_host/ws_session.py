@@ -6,17 +6,31 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Coroutine
 from typing import Any, cast
 
+import numpy as np
+from numpy.typing import NDArray
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sightline_host import __version__
 from sightline_host.images import ImageRejected, decode_base64_image, decode_raw_base64, decode_raw_image
 from sightline_host.models.catalog import CatalogError, load_catalog
 from sightline_host.ocr import ModelUnavailable, OcrEngine
+from sightline_host.planner.registry import ChatModels
+from sightline_host.point_request import POINT_CAPABILITY, answer_point
 from sightline_host.protocol import MAX_OBSERVES_IN_FLIGHT, PROTOCOL_VERSION, client_problem, host_problem
 from sightline_host.protocol.frames import BadFrame, split_binary_frame
-from sightline_host.protocol.types import ErrorMessage, HostMessage, Observe, ObserveResult, TextLine
+from sightline_host.protocol.types import (
+    EncodedImage,
+    ErrorMessage,
+    HostMessage,
+    Observe,
+    ObserveResult,
+    Point,
+    RawImage,
+    TextLine,
+)
 from sightline_host.telemetry import ReplayError, TelemetrySnapshot, TelemetrySource, open_source
 from sightline_host.vision.detector import Detection
 from sightline_host.vision.letterbox import BadImage
@@ -57,10 +71,13 @@ def _readable_id(message: object) -> str | None:
 
 def _misplaced_pixels(message: dict[str, Any], pixels: memoryview | None) -> str | None:
     """Why a valid message's pixels are in the wrong place (binary frame vs `data`), or None when they are not."""
-    image: dict[str, Any] = message.get("image", {}) if message["type"] == "observe" else {}
+    image: dict[str, Any] = message.get("image", {}) if message["type"] in ("observe", "point") else {}
     raw = image.get("format") in ("rgba", "bgra")
     if pixels is not None and not raw:
-        return "a binary frame carries only an observe with a raw (rgba or bgra) image; send other messages as text"
+        return (
+            "a binary frame carries only an observe with a raw (rgba or bgra) image, or a point with one; "
+            "send other messages as text"
+        )
     if raw and pixels is not None and "data" in image:
         return "a raw image in a binary frame has its pixels after the JSON; leave out `data`"
     if raw and pixels is None and "data" not in image:
@@ -75,9 +92,12 @@ class Session:
         ocr: OcrEngine,
         telemetry: TelemetrySource | None = None,
         detector: DetectorService | None = None,
+        chat: ChatModels | None = None,
     ) -> None:
         self._socket = socket
         self._ocr = ocr
+        # The profile's chat models (the host's one registry, shared with the OpenAI endpoint): `point` asks its vlm.
+        self._chat = chat
         # The detector is the process's one (configured by SIGHTLINE_DETECTOR_ONNX) unless a test passes its own.
         self._detector = detector or shared_detector()
         self._telemetry = telemetry
@@ -87,6 +107,7 @@ class Session:
         self._telemetry_control = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Observe and point requests in progress or waiting: each holds a decoded image.
         self._observes_in_flight = 0
 
     async def run(self) -> None:
@@ -138,6 +159,7 @@ class Session:
             "hello",
             "ping",
             "observe",
+            "point",
             "subscribe_telemetry",
             "unsubscribe_telemetry",
             "plan_vram",
@@ -177,8 +199,8 @@ class Session:
                 return {"type": "telemetry_stopped", "id": request_id}
             case "plan_vram":
                 return await self._plan_vram(request_id, message["profile"])
-            case _:
-                return await self._observe(cast(Observe, message), pixels)
+            case _:  # observe or point: the two requests that carry an image
+                return await self._holding_an_image(request_id, self._image_request(message, pixels))
 
     def _hello(self, request_id: str, protocol: int) -> HostMessage:
         if protocol != PROTOCOL_VERSION:
@@ -199,6 +221,7 @@ class Session:
                 "elements",
                 "raw_image",
                 *(["detector"] if self._detector.configured else []),
+                *([POINT_CAPABILITY] if self._chat is not None and self._chat.serves_role("vlm") else []),
             ],
         }
 
@@ -284,36 +307,48 @@ class Session:
             return error(request_id, "unknown_profile", str(exc))
         return cast(HostMessage, plan)
 
-    async def _observe(self, request: Observe, pixels: memoryview | None) -> HostMessage:
-        # Each waiting observe holds a decoded frame (up to ~100 MB): a flood gets an answer, not an OOM.
+    def _image_request(self, message: dict[str, Any], pixels: memoryview | None) -> Coroutine[Any, Any, HostMessage]:
+        if message["type"] == "point":
+            return self._point(cast(Point, message), pixels)
+        return self._observe_now(cast(Observe, message), pixels)
+
+    async def _holding_an_image(self, request_id: str, work: Coroutine[Any, Any, HostMessage]) -> HostMessage:
+        """Runs an observe or point within the connection's limit: each waiting one holds a decoded frame (up to
+        ~100 MB), so a flood gets an answer, not an OOM."""
         if self._observes_in_flight >= MAX_OBSERVES_IN_FLIGHT:
+            work.close()
             return error(
-                request["id"],
+                request_id,
                 "busy",
-                f"{self._observes_in_flight} observe requests are already in progress on this connection; "
+                f"{self._observes_in_flight} observe or point requests are already in progress on this connection; "
                 "send the next when one has answered",
             )
         self._observes_in_flight += 1
         try:
-            return await self._observe_now(request, pixels)
+            return await work
         finally:
             self._observes_in_flight -= 1
+
+    async def _point(self, request: Point, pixels: memoryview | None) -> HostMessage:
+        try:
+            rgb = await _decode_image(request["image"], pixels)
+        except ImageRejected as rejected:
+            return error(request["id"], rejected.code, str(rejected))
+        # The worker thread cannot be cancelled, but the model polls this between tokens: when the socket closes
+        # (its tasks are cancelled) generation stops instead of running to the end for nobody.
+        cancelled = threading.Event()
+        try:
+            reply = await asyncio.to_thread(answer_point, self._chat, request, rgb, cancelled)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return cast(HostMessage, reply)
 
     async def _observe_now(self, request: Observe, pixels: memoryview | None) -> HostMessage:
         request_id = request["id"]
         started = time.perf_counter()
-        image = request["image"]
         try:
-            if image["format"] == "png" or image["format"] == "jpeg":
-                rgb = await asyncio.to_thread(decode_base64_image, image["data"])
-            elif pixels is not None:
-                rgb = await asyncio.to_thread(
-                    decode_raw_image, image["format"], image["width"], image["height"], pixels
-                )
-            else:
-                # _misplaced_pixels lets no raw image through that has neither `data` nor pixels.
-                data = image["data"]
-                rgb = await asyncio.to_thread(decode_raw_base64, image["format"], image["width"], image["height"], data)
+            rgb = await _decode_image(request["image"], pixels)
         except ImageRejected as rejected:
             return error(request_id, rejected.code, str(rejected))
         decoded = time.perf_counter()
@@ -353,3 +388,13 @@ class Session:
             },
         }
         return result
+
+
+async def _decode_image(image: EncodedImage | RawImage, pixels: memoryview | None) -> NDArray[np.uint8]:
+    """The request's image as RGB, decoded in a worker thread within the protocol's limits (ImageRejected if not)."""
+    if image["format"] == "png" or image["format"] == "jpeg":
+        return await asyncio.to_thread(decode_base64_image, image["data"])
+    if pixels is not None:
+        return await asyncio.to_thread(decode_raw_image, image["format"], image["width"], image["height"], pixels)
+    # _misplaced_pixels lets no raw image through that has neither `data` nor pixels.
+    return await asyncio.to_thread(decode_raw_base64, image["format"], image["width"], image["height"], image["data"])

@@ -7,6 +7,7 @@ import {
   HostMessage,
   LIMITS,
   type ObserveResult,
+  type PointResult,
   PROTOCOL_VERSION,
   type Telemetry,
   type VramPlan,
@@ -20,7 +21,7 @@ import type { HostEndpoint } from "./supervisor";
 /** An error the host answered with, or one on the way to it; `code` says which. */
 export class HostError extends Error {
   constructor(
-    readonly code: ErrorCode | "timeout" | "disconnected" | "invalid_reply",
+    readonly code: ErrorCode | "timeout" | "disconnected" | "invalid_reply" | "aborted",
     message: string,
   ) {
     super(message);
@@ -50,6 +51,16 @@ type WithoutId<M> = M extends unknown ? Omit<M, "id"> : never;
 
 /** The capability a host announces in hello_ok when it reads RawImage and binary frames. */
 export const RAW_IMAGE_CAPABILITY = "raw_image";
+
+/** The capability a host announces in hello_ok when its profile has a vlm that `point` asks. */
+export const POINT_CAPABILITY = "point";
+
+export type PointOptions = {
+  /** At most this many points (1 to LIMITS.maxPointsPerAnswer; the host's default is the most). */
+  maxPoints?: number;
+  /** Stops waiting for the answer: the promise rejects with HostError("aborted"); the reply, if any, is dropped. */
+  signal?: AbortSignal;
+};
 
 export type HostClientOptions = {
   /** Resolves with the host's current endpoint; called again for every reconnection. */
@@ -108,6 +119,38 @@ export class HostClient extends TypedEvents<ClientEvents> {
       return this.send(socket, { type: "observe", image, ...confidence(minConfidence) }, timeoutMs);
     };
     return observed(await this.withRetry(attempt));
+  }
+
+  /**
+   * Where `query` (e.g. "the Save button") is on the image, by the host's vlm: points in pixels of the image sent
+   * and the model's raw answer. A capture travels as observeCapture sends it (raw pixels to a host on this
+   * machine), a Buffer as PNG. A host without a vlm rejects with HostError("model_unavailable"), whose message
+   * says which profile has one and the `sightline-host models pull` command that fetches it.
+   */
+  async point(image: Capture | Buffer, query: string, options: PointOptions = {}): Promise<PointResult> {
+    const { signal, maxPoints } = options;
+    signal?.throwIfAborted();
+    const timeoutMs = this.options.requestTimeoutMs ?? 60_000;
+    const limit = maxPoints === undefined ? {} : { max_points: maxPoints };
+    const attempt = async (socket: WebSocket) => {
+      const pixels = Buffer.isBuffer(image) ? undefined : image.pixels;
+      if (pixels && this.takesRawPixels(socket, pixels)) {
+        const { format, width, height } = pixels;
+        const message = { type: "point", image: { format, width, height }, query, ...limit } as const;
+        return this.send(socket, message, timeoutMs, pixels.data);
+      }
+      const png = Buffer.isBuffer(image) ? image : image.png;
+      const message = {
+        type: "point",
+        image: { format: "png", data: png.toString("base64") },
+        query,
+        ...limit,
+      } as const;
+      return this.send(socket, message, timeoutMs);
+    };
+    const reply = await abortable(this.withRetry(attempt), signal);
+    if (reply.type !== "point_result") throw new HostError("invalid_reply", `expected point_result, got ${reply.type}`);
+    return reply;
   }
 
   /** Whether observeCapture would send these pixels raw (connecting first): a loopback host that reads them. */
@@ -357,6 +400,17 @@ export class HostClient extends TypedEvents<ClientEvents> {
       this.pending.delete(id);
     }
   }
+}
+
+/** The promise, or a HostError("aborted") as soon as `signal` fires, whichever comes first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new HostError("aborted", "the caller stopped waiting for the host"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function confidence(minConfidence: number | undefined): { min_confidence?: number } {

@@ -1,5 +1,5 @@
 /**
- * The one binary frame of the protocol: an `observe` whose raw pixels ride in
+ * The one binary frame of the protocol: an `observe` (or a `point`: same layout) whose raw pixels ride in
  * the same WebSocket frame as its JSON, so the pixels are neither base64-coded
  * nor parsed as text, and no state pairs a text frame with a later binary one.
  *

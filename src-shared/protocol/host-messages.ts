@@ -36,6 +36,13 @@ export const LIMITS = {
   maxFrameBytes: 64 * 1024 * 1024,
   /** Observe requests one connection may have in progress or waiting; each holds a decoded image. */
   maxObservesInFlight: 2,
+  /** Characters of a `point` query: a target is named in a phrase, never a document. */
+  maxPointQueryChars: 500,
+  /** Points one `point` answer may hold; the host's point grammar (vlm/point_grammar.py MAX_POINTS) admits as many. */
+  maxPointsPerAnswer: 16,
+  /** Characters of a point label, and of the model's raw answer in `point_result`; the grammar bounds both well below. */
+  maxPointLabelChars: 256,
+  maxPointAnswerChars: 8192,
 } as const;
 
 /** A rectangle in pixels of the image that was sent (origin top-left). */
@@ -99,6 +106,23 @@ export const Observe = z
   .strict();
 
 /**
+ * Where something named in words is on an image: the host's vlm role answers in Molmo's point syntax, constrained
+ * so that every point lies inside the image. Counts toward `maxObservesInFlight` (it holds a decoded image too).
+ * A raw image may travel in the binary frame, as an observe's does.
+ */
+export const Point = z
+  .object({
+    type: z.literal("point"),
+    id: requestId,
+    image: z.union([EncodedImage, RawImage]),
+    /** What to point at, e.g. "the Save button"; "Point to …" is added unless the query already says it. */
+    query: z.string().min(1).max(LIMITS.maxPointQueryChars).regex(/\S/, "the query names nothing"),
+    /** At most this many points in the answer (default and most: maxPointsPerAnswer). */
+    max_points: z.number().int().min(1).max(LIMITS.maxPointsPerAnswer).optional(),
+  })
+  .strict();
+
+/**
  * Start (or restart, with a new interval) this connection's telemetry stream: the host answers with
  * `telemetry` messages carrying this request's id, the first at once, then one per interval, until
  * `unsubscribe_telemetry` or the socket closes. One stream per connection.
@@ -124,6 +148,7 @@ export const ClientMessage = z.discriminatedUnion("type", [
   Hello,
   Ping,
   Observe,
+  Point,
   SubscribeTelemetry,
   UnsubscribeTelemetry,
   PlanVram,
@@ -135,7 +160,8 @@ export const HelloOk = z
     id: requestId,
     protocol: z.number().int().positive(),
     host: z.string(),
-    /** What this host can do: "ocr", "telemetry", "vram_plan", "elements", "detector", "raw_image" (RawImage and binary frames). */
+    /** What this host can do: "ocr", "telemetry", "vram_plan", "elements", "detector", "raw_image" (RawImage and binary frames),
+     * "point" (a vlm role is configured; its model may still need pulling). */
     capabilities: z.array(z.string()),
   })
   .strict();
@@ -188,6 +214,29 @@ export const ObserveResult = z
   })
   .strict();
 
+/** One point the vlm found, in pixels of the image that was sent (x right, y down, origin top-left). */
+export const ImagePoint = z
+  .object({
+    x: z.number().nonnegative(),
+    y: z.number().nonnegative(),
+    /** The model's words for what it points at; absent when it wrote none. */
+    label: z.string().min(1).max(LIMITS.maxPointLabelChars).optional(),
+  })
+  .strict();
+
+/** Answers `point`: no points when the model found none (its text then says so). */
+export const PointResult = z
+  .object({
+    type: z.literal("point_result"),
+    id: requestId,
+    points: z.array(ImagePoint).max(LIMITS.maxPointsPerAnswer),
+    /** The model's answer as it wrote it, e.g. `<point x="61.5" y="47.7" alt="Save">Save</point>`. */
+    text: z.string().max(LIMITS.maxPointAnswerChars),
+    image_width: z.number().int().positive(),
+    image_height: z.number().int().positive(),
+  })
+  .strict();
+
 /** Answers `unsubscribe_telemetry`: no `telemetry` message of this connection follows it. */
 export const TelemetryStopped = z
   .object({
@@ -202,6 +251,7 @@ export const ErrorCode = z.enum([
   "unsupported_protocol",
   "image_too_large",
   "bad_image",
+  /** A model the request needs is not configured, not downloaded (the message names the pull command) or failed to load. */
   "model_unavailable",
   /** Too many observe requests already waiting on this connection. */
   "busy",
@@ -226,6 +276,7 @@ export const HostMessage = z.discriminatedUnion("type", [
   HelloOk,
   Pong,
   ObserveResult,
+  PointResult,
   Telemetry,
   TelemetryStopped,
   VramPlan,
@@ -238,6 +289,9 @@ export type HostMessage = z.infer<typeof HostMessage>;
 export type ObserveRequest = z.infer<typeof Observe>;
 export type RawImage = z.infer<typeof RawImage>;
 export type ObserveResult = z.infer<typeof ObserveResult>;
+export type PointRequest = z.infer<typeof Point>;
+export type ImagePoint = z.infer<typeof ImagePoint>;
+export type PointResult = z.infer<typeof PointResult>;
 export type TextLine = z.infer<typeof TextLine>;
 export type Element = z.infer<typeof Element>;
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -251,11 +305,14 @@ export const PROTOCOL_DEFINITIONS = {
   Hello,
   Ping,
   Observe,
+  Point,
   HelloOk,
   Pong,
   TextLine,
   Element,
   ObserveResult,
+  ImagePoint,
+  PointResult,
   SubscribeTelemetry,
   UnsubscribeTelemetry,
   GpuProcess,

@@ -81,6 +81,29 @@ describe("HostClient against the real host", () => {
     expect((error as HostError).message).toMatch(/8000×8000/);
   });
 
+  it("asks for points and gets the host's typed refusal when its profile has no vlm", async () => {
+    const error = await client
+      .point(renderTextPng([{ text: "Save", x: 20, y: 20 }]), "the Save button", { maxPoints: 1 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostError);
+    expect((error as HostError).code).toBe("model_unavailable");
+    expect((error as HostError).message).toMatch(
+      /no vlm model.*SIGHTLINE_PROFILE=\S+ after `sightline-host models pull \S+`/,
+    );
+  });
+
+  it("stops waiting for points when the caller aborts", async () => {
+    const error = await client.point(Buffer.from("png"), "anything", { signal: AbortSignal.abort() }).catch((e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe("AbortError");
+    const controller = new AbortController();
+    const pending = client.point(renderTextPng([{ text: "Save", x: 20, y: 20 }]), "Save", {
+      signal: controller.signal,
+    });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: "aborted" });
+  });
+
   it("turns a host error into a typed HostError", async () => {
     const error = await client.observePng(Buffer.from("not an image")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostError);

@@ -15,6 +15,7 @@ from sightline_host.models.catalog import (
     ModelManifest,
     PackageSource,
     Profile,
+    Role,
     package_dir,
 )
 from sightline_host.models.store import ModelNotPresent, ModelStore
@@ -133,6 +134,13 @@ class ChatModels:
     def accepts_images(self, name: str) -> bool:
         """Only the vlm role reads images; every other model refuses them."""
         return self.find(name).role == "vlm"
+
+    def serves_role(self, role: str) -> bool:
+        return any(m.role == role for m in self.served)
+
+    def profiles_serving(self, role: Role) -> dict[str, str]:
+        """The catalog's profiles that assign `role` a model, and that model: where to turn when this one has none."""
+        return {p.id: p.models[role].model for p in self._catalog.profiles.values() if role in p.models}
 
     def screen_vlm(self) -> ScreenVlm:
         """describe() and point() over the profile's vlm, loaded on first use; an EngineError if it has none."""

@@ -1,4 +1,4 @@
-"""The protocol's one binary frame (see src-shared/protocol/binary-frame.ts): an observe message with its raw pixels.
+"""The protocol's one binary frame (see src-shared/protocol/binary-frame.ts): an observe or point with raw pixels.
 
 [u32 big-endian: byte length N of the JSON] [N bytes: the observe message, UTF-8] [width * height * 4 bytes]
 """

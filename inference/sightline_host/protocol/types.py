@@ -7,6 +7,10 @@ MAX_IMAGE_BYTES = 41943040
 MAX_IMAGE_PIXELS = 33177600
 MAX_FRAME_BYTES = 67108864
 MAX_OBSERVES_IN_FLIGHT = 2
+MAX_POINT_QUERY_CHARS = 500
+MAX_POINTS_PER_ANSWER = 16
+MAX_POINT_LABEL_CHARS = 256
+MAX_POINT_ANSWER_CHARS = 8192
 
 
 class ImageBox(TypedDict):
@@ -45,6 +49,14 @@ class Observe(TypedDict):
     id: str
     image: EncodedImage | RawImage
     min_confidence: NotRequired[float]
+
+
+class Point(TypedDict):
+    type: Literal["point"]
+    id: str
+    image: EncodedImage | RawImage
+    query: str
+    max_points: NotRequired[int]
 
 
 class HelloOk(TypedDict):
@@ -89,6 +101,21 @@ class ObserveResult(TypedDict):
     lines: list[TextLine]
     elements: list[Element]
     timings_ms: ObserveResultTimingsMs
+
+
+class ImagePoint(TypedDict):
+    x: float
+    y: float
+    label: NotRequired[str]
+
+
+class PointResult(TypedDict):
+    type: Literal["point_result"]
+    id: str
+    points: list[ImagePoint]
+    text: str
+    image_width: int
+    image_height: int
 
 
 class SubscribeTelemetry(TypedDict):
@@ -223,5 +250,5 @@ class ErrorMessage(TypedDict):
     message: str
 
 
-ClientMessage = Hello | Ping | Observe | SubscribeTelemetry | UnsubscribeTelemetry | PlanVram
-HostMessage = HelloOk | Pong | ObserveResult | Telemetry | TelemetryStopped | VramPlan | ErrorMessage
+ClientMessage = Hello | Ping | Observe | Point | SubscribeTelemetry | UnsubscribeTelemetry | PlanVram
+HostMessage = HelloOk | Pong | ObserveResult | PointResult | Telemetry | TelemetryStopped | VramPlan | ErrorMessage

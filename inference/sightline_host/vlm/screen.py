@@ -7,6 +7,7 @@ The WebSocket session (or any other caller in the host) holds a ScreenVlm over t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,10 @@ class PointAnswer:
     points: list[MolmoPoint]
 
 
+def _never() -> bool:
+    return False
+
+
 def _chat_image(image: ImageLike) -> ChatImage:
     return image if isinstance(image, ChatImage) else image_from_pixels(image)
 
@@ -49,8 +54,8 @@ class ScreenVlm:
     def __init__(self, engine: ChatEngine) -> None:
         self.engine = engine
 
-    def _answer(self, request: ChatRequest) -> str:
-        text = "".join(delta.text for delta in self.engine.stream(request, Usage(), lambda: False))
+    def _answer(self, request: ChatRequest, cancelled: Callable[[], bool] = _never) -> str:
+        text = "".join(delta.text for delta in self.engine.stream(request, Usage(), cancelled))
         return text.strip()
 
     def describe(self, image: ImageLike, prompt: str = DESCRIBE_PROMPT, max_tokens: int = 256) -> str:
@@ -59,9 +64,15 @@ class ScreenVlm:
         return self._answer(ChatRequest([message], max_tokens=max_tokens))
 
     def ask_point(
-        self, image: ImageLike, query: str, max_points: int = MAX_POINTS, max_text_chars: int = MAX_TEXT_CHARS
+        self,
+        image: ImageLike,
+        query: str,
+        max_points: int = MAX_POINTS,
+        max_text_chars: int = MAX_TEXT_CHARS,
+        cancelled: Callable[[], bool] = _never,
     ) -> PointAnswer:
-        """Points at `query` on `image`: the answer is constrained to Molmo's point syntax (see point_grammar)."""
+        """Points at `query` on `image`: the answer is constrained to Molmo's point syntax (see point_grammar).
+        `cancelled` is polled between tokens: a caller that gave up (a closed socket) frees the model sooner."""
         picture = _chat_image(image)
         message = ChatMessage("user", pointing_prompt(query), (picture,))
         request = ChatRequest(
@@ -70,7 +81,7 @@ class ScreenVlm:
             max_tokens=max_answer_tokens(max_points, max_text_chars),
             grammar=point_grammar(max_points, max_text_chars),
         )
-        text = self._answer(request)
+        text = self._answer(request, cancelled)
         return PointAnswer(text, parse_points(text, picture.width, picture.height))
 
     def point(
