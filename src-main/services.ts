@@ -21,6 +21,7 @@ import { toGeometry } from "./capture/geometry";
 import { HostClient } from "./host/client";
 import { hostPython, projectRoot } from "./host/python-env";
 import { type HostState, HostSupervisor } from "./host/supervisor";
+import { ModelPulls } from "./models/model-pulls";
 import { XdotoolActiveWindow } from "./recording/active-window";
 import { appInputFilter } from "./recording/app-ignore";
 import type { InputEventSource } from "./recording/input-events";
@@ -114,6 +115,7 @@ export class Services extends TypedEvents<ServiceEvents> {
   readonly settings: SettingsStore;
   readonly handlers: ApiHandlers;
   readonly recordings: RecordingsLibrary;
+  readonly pulls: ModelPulls;
   private recorder: Recorder | undefined;
   /** Windows reported by the page that started the recording (the headless entry's tab). */
   private pageWindows: ScreenBox[] = [];
@@ -138,6 +140,8 @@ export class Services extends TypedEvents<ServiceEvents> {
     this.client = new HostClient({ endpoint: () => this.supervisor.whenReady() });
     this.client.on("telemetry", ({ type: _type, id: _id, ...sample }) => this.emit("telemetry", sample));
     this.client.on("telemetryError", (error) => this.emit("telemetryError", error));
+    this.pulls = new ModelPulls(this.client);
+    this.pulls.on("state", (state) => this.emit("modelPull", state));
     const plannerEndpoint = async () => {
       const endpoint = await this.supervisor.whenReady();
       return { baseURL: `${endpoint.url}/v1`, apiKey: endpoint.token };
@@ -316,6 +320,12 @@ export class Services extends TypedEvents<ServiceEvents> {
         const { type: _type, id: _id, ...plan } = await this.client.planVram(profile);
         return plan;
       },
+      listModels: async () => ({ models: await this.client.listModels(), pulls: this.pulls.current }),
+      pullModel: async ({ modelId }) => {
+        this.pulls.start(modelId);
+        return {};
+      },
+      cancelPull: async ({ modelId }) => ({ cancelled: await this.pulls.cancel(modelId) }),
       ...recordingHandlers,
     };
   }

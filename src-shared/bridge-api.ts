@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { Action } from "./actions";
 import { Plan } from "./plan";
+import { ModelEntry, modelId, PullProgress } from "./protocol/model-store";
 import { Telemetry } from "./protocol/telemetry";
 import { VramPlan } from "./protocol/vram-plan";
 
@@ -239,6 +240,26 @@ export const RecordingExports = z
   .object({ folder: z.string(), markdown: z.string(), html: z.string(), plan: z.string().optional() })
   .strict();
 
+/** A pull's latest progress as the renderer gets it: the host protocol's `pull_progress` less its type and id. */
+export const PullProgressView = PullProgress.omit({ type: true, id: true });
+
+/**
+ * One model pull as the renderer follows it: running (with its latest progress, none before the first), or how
+ * it ended. A failure carries the host's code and, where there is one, the command that fixes it.
+ */
+export const ModelPullState = z.discriminatedUnion("status", [
+  z.object({ status: z.literal("pulling"), modelId, progress: PullProgressView.nullable() }).strict(),
+  z.object({ status: z.literal("done"), modelId, message: z.string(), alreadyPresent: z.boolean() }).strict(),
+  z.object({ status: z.literal("cancelled"), modelId, message: z.string() }).strict(),
+  z
+    .object({
+      status: z.literal("failed"),
+      modelId,
+      error: z.object({ code: z.string(), message: z.string(), command: z.string().optional() }).strict(),
+    })
+    .strict(),
+]);
+
 export const SubmitInstructionInput = z.object({ instruction: z.string().trim().min(1).max(4000) }).strict();
 
 export const ApiError = z.object({ code: z.string(), message: z.string() }).strict();
@@ -284,6 +305,18 @@ export const API_METHODS = {
     input: z.object({ profile: Settings.shape.profile.unwrap() }).strict(),
     output: VramPlan.omit({ type: true, id: true }),
   },
+  /** The catalog's models with what the host's store has of each, and the pulls running now. */
+  listModels: {
+    input: z.object({}).strict(),
+    output: z.object({ models: z.array(ModelEntry), pulls: z.array(ModelPullState) }).strict(),
+  },
+  /**
+   * Starts pulling a model into the host's store and answers at once; its progress and its end arrive as
+   * `modelPull` events (also to other windows). Refused with `pull_in_progress` while that model is pulling.
+   */
+  pullModel: { input: z.object({ modelId }).strict(), output: z.object({}).strict() },
+  /** Stops a pull; its `modelPull` event then says "cancelled". `cancelled: false` when none was running. */
+  cancelPull: { input: z.object({ modelId }).strict(), output: z.object({ cancelled: z.boolean() }).strict() },
   /** Starts recording a tutorial (global input, a screenshot and the element under the pointer per step). */
   recordingStart: {
     input: z
@@ -342,6 +375,8 @@ export const API_EVENTS = {
   telemetry: Telemetry.omit({ type: true, id: true }),
   /** The host could not stream telemetry (say, its SIGHTLINE_TELEMETRY_REPLAY recording is unreadable). */
   telemetryError: ApiError,
+  /** A model pull's progress (a few a second) and then its end. */
+  modelPull: ModelPullState,
   /** The recorder's state, on every change (a step written, started, stopped). */
   recordingState: RecordingStatus,
   /** A step of the recording in progress, as soon as it is written. */
@@ -373,6 +408,9 @@ export type RecordingStatus = z.infer<typeof RecordingStatus>;
 export type RecordingStepView = z.infer<typeof RecordingStepView>;
 export type RecordingSummaryView = z.infer<typeof RecordingSummaryView>;
 export type RecordingExports = z.infer<typeof RecordingExports>;
+export type ModelPullState = z.infer<typeof ModelPullState>;
+export type PullProgressView = z.infer<typeof PullProgressView>;
+export type ModelInfo = z.infer<typeof ModelEntry>;
 
 /** What the renderer calls; the same shape over IPC and over the headless bridge. */
 export type SightlineApi = {

@@ -15,7 +15,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sightline_host import __version__
 from sightline_host.images import ImageRejected, decode_base64_image, decode_raw_base64, decode_raw_image
+from sightline_host.model_pulls import (
+    ProgressThrottle,
+    PullInProgress,
+    PullRegistry,
+    failure_of,
+    model_entries,
+    progress_message,
+    run_pull,
+)
 from sightline_host.models.catalog import CatalogError, load_catalog
+from sightline_host.models.store import ModelStore, ProgressEvent, StoreError
 from sightline_host.ocr import ModelUnavailable, OcrEngine
 from sightline_host.planner.registry import ChatModels
 from sightline_host.point_request import POINT_CAPABILITY, answer_point
@@ -28,6 +38,8 @@ from sightline_host.protocol.types import (
     Observe,
     ObserveResult,
     Point,
+    PullProgress,
+    PullResult,
     RawImage,
     TextLine,
 )
@@ -45,6 +57,8 @@ DEFAULT_TELEMETRY_INTERVAL_MS = 1000
 PLAN_SNAPSHOT_MAX_AGE_S = 5.0
 _shared_telemetry: TelemetrySource | None = None
 _shared_telemetry_lock = threading.Lock()
+#: The host's model pulls, shared by its connections: one pull per model at a time.
+_pulls = PullRegistry()
 
 
 def shared_telemetry() -> TelemetrySource:
@@ -57,8 +71,9 @@ def shared_telemetry() -> TelemetrySource:
         return _shared_telemetry
 
 
-def error(request_id: str | None, code: str, message: str) -> ErrorMessage:
-    return cast(ErrorMessage, {"type": "error", "id": request_id, "code": code, "message": message})
+def error(request_id: str | None, code: str, message: str, command: str | None = None) -> ErrorMessage:
+    reply = {"type": "error", "id": request_id, "code": code, "message": message}
+    return cast(ErrorMessage, reply if command is None else {**reply, "command": command})
 
 
 def _readable_id(message: object) -> str | None:
@@ -163,6 +178,9 @@ class Session:
             "subscribe_telemetry",
             "unsubscribe_telemetry",
             "plan_vram",
+            "list_models",
+            "pull_model",
+            "cancel_pull",
         ):
             await self._send(error(request_id, "unknown_type", f"unknown message type {kind!r}"))
             return
@@ -183,7 +201,7 @@ class Session:
             log.exception("request %s failed", request_id)
             await self._send(error(request_id, "internal", f"{type(exc).__name__}: {exc}"))
 
-    async def _dispatch(
+    async def _dispatch(  # noqa: PLR0911 - one return per message type reads better than a table of lambdas
         self, message: dict[str, Any], request_id: str, pixels: memoryview | None = None
     ) -> HostMessage | None:
         match message["type"]:
@@ -199,6 +217,18 @@ class Session:
                 return {"type": "telemetry_stopped", "id": request_id}
             case "plan_vram":
                 return await self._plan_vram(request_id, message["profile"])
+            case "list_models":
+                return await self._list_models(request_id)
+            case "pull_model":
+                return await self._pull_model(request_id, message["model_id"])
+            case "cancel_pull":
+                cancelled = _pulls.cancel(message["model_id"])
+                return {
+                    "type": "pull_cancel_result",
+                    "id": request_id,
+                    "model_id": message["model_id"],
+                    "cancelled": cancelled,
+                }
             case _:  # observe or point: the two requests that carry an image
                 return await self._holding_an_image(request_id, self._image_request(message, pixels))
 
@@ -218,6 +248,7 @@ class Session:
                 "ocr",
                 "telemetry",
                 "vram_plan",
+                "model_store",
                 "elements",
                 "raw_image",
                 *(["detector"] if self._detector.configured else []),
@@ -306,6 +337,70 @@ class Session:
         except UnknownProfile as exc:
             return error(request_id, "unknown_profile", str(exc))
         return cast(HostMessage, plan)
+
+    # ----------------------------------------------------------------------------------- model store
+
+    async def _list_models(self, request_id: str) -> HostMessage:
+        try:
+            catalog = await asyncio.to_thread(load_catalog)
+            entries = await asyncio.to_thread(model_entries, ModelStore(catalog))
+        except CatalogError as exc:
+            return error(request_id, "model_unavailable", f"cannot read the model catalog: {exc}")
+        return {"type": "model_list", "id": request_id, "models": entries}
+
+    async def _pull_model(self, request_id: str, model_id: str) -> HostMessage:
+        """Runs the pull in a thread and forwards its progress (throttled, in order) until its result or error."""
+        try:
+            catalog = await asyncio.to_thread(load_catalog)
+        except CatalogError as exc:
+            return error(request_id, "model_unavailable", f"cannot read the model catalog: {exc}")
+        if model_id not in catalog.manifests:
+            known = ", ".join(sorted(catalog.manifests))
+            return error(request_id, "unknown_model", f"no model {model_id!r} in the catalog (known: {known})")
+        try:
+            job = _pulls.begin(model_id)
+        except PullInProgress as exc:
+            return error(request_id, "pull_in_progress", str(exc))
+        store = ModelStore(catalog)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[PullProgress | None] = asyncio.Queue()
+        throttle = ProgressThrottle()
+
+        def on_progress(event: ProgressEvent) -> None:  # in the pull's thread
+            if throttle.passes(event):
+                loop.call_soon_threadsafe(events.put_nowait, progress_message(request_id, event))
+
+        async def pull() -> HostMessage:
+            try:
+                result = await asyncio.to_thread(run_pull, store, job, on_progress)
+            except StoreError as exc:
+                failure = failure_of(exc, store, model_id)
+                return error(request_id, failure.code, failure.message, failure.command)
+            finally:
+                _pulls.end(job)
+                # After every progress event the thread queued: the reply is the last message of the request.
+                loop.call_soon_threadsafe(events.put_nowait, None)
+            reply: PullResult = {
+                "type": "pull_result",
+                "id": request_id,
+                "model_id": model_id,
+                "already_present": result.already_present,
+                "revision": result.revision,
+                "downloaded_bytes": result.downloaded_bytes,
+                "path": str(result.path),
+                "message": result.message,
+            }
+            return cast(HostMessage, reply)
+
+        task = asyncio.create_task(pull())
+        try:
+            while (message := await events.get()) is not None:
+                await self._send(cast(HostMessage, message))
+            return await task
+        except asyncio.CancelledError:
+            # The socket closed: nobody watches this pull any more, so stop it (its thread ends at the next event).
+            job.cancelled.set()
+            raise
 
     def _image_request(self, message: dict[str, Any], pixels: memoryview | None) -> Coroutine[Any, Any, HostMessage]:
         if message["type"] == "point":

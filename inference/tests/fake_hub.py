@@ -11,7 +11,8 @@ What `huggingface_hub` (2.4) asks of a hub, read from its source:
 * ``http_get``: ``GET`` with ``Range: bytes=N-`` to resume; the server answers 206 and ``Content-Range``.
 * Errors carry ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``).
 
-Faults for tests: drop the connection once part-way through a file, or serve other bytes than advertised.
+Faults for tests: drop the connection once part-way through a file, or serve other bytes than advertised; and
+a rate limit, so that a pull lasts long enough to watch its progress (or cancel it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -65,6 +67,7 @@ class FakeHub:
     drop_once: dict[str, int] = field(default_factory=dict)  # file name → bytes sent before the connection drops
     serve_instead: dict[str, bytes] = field(default_factory=dict)  # file name → bytes served instead of its own
     bytes_sent: dict[str, int] = field(default_factory=dict)
+    rate_bytes_per_s: int | None = None  # None: as fast as the socket takes them
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -232,8 +235,20 @@ class FakeHub:
             h.connection.shutdown(socket.SHUT_RDWR)
             h.close_connection = True
             return
-        h.wfile.write(body)
-        self._count(name, len(body))
+        if self.rate_bytes_per_s is None:
+            h.wfile.write(body)
+            self._count(name, len(body))
+            return
+        # 20 slices a second: the client sees the bytes arrive steadily, as from a slow network.
+        step = max(1, self.rate_bytes_per_s // 20)
+        for start_at in range(0, len(body), step):
+            try:
+                h.wfile.write(body[start_at : start_at + step])
+                h.wfile.flush()
+            except OSError:  # the client went away (a cancelled pull)
+                return
+            self._count(name, min(step, len(body) - start_at))
+            time.sleep(step / self.rate_bytes_per_s)
 
     def _count(self, name: str, n: int) -> None:
         with self._lock:

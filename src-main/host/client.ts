@@ -6,9 +6,12 @@ import {
   type ErrorCode,
   HostMessage,
   LIMITS,
+  type ModelEntry,
   type ObserveResult,
   type PointResult,
   PROTOCOL_VERSION,
+  type PullProgress,
+  type PullResult,
   type Telemetry,
   type VramPlan,
 } from "../../src-shared/protocol/host-messages";
@@ -23,16 +26,25 @@ export class HostError extends Error {
   constructor(
     readonly code: ErrorCode | "timeout" | "disconnected" | "invalid_reply" | "aborted",
     message: string,
+    /** A shell command that fixes it, where the host named one. */
+    readonly command?: string,
   ) {
     super(message);
     this.name = "HostError";
   }
 }
 
+/** A pull may wait this long between two of its progress messages (a slow hub, a large file being hashed). */
+export const PULL_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 type Pending = {
   resolve: (message: HostMessage) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** For a request the host answers with progress first (pull_model): each progress message. */
+  progress?: (message: PullProgress) => void;
+  /** Restarts the timeout: a request with progress times out only when the progress stops. */
+  restartTimer?: () => void;
 };
 
 type ClientEvents = {
@@ -174,6 +186,34 @@ export class HostClient extends TypedEvents<ClientEvents> {
     return reply;
   }
 
+  /** The catalog's models with what the host's store has of each and the profiles that use them. */
+  async listModels(): Promise<ModelEntry[]> {
+    const reply = await this.request({ type: "list_models" });
+    if (reply.type !== "model_list") throw new HostError("invalid_reply", `expected model_list, got ${reply.type}`);
+    return reply.models;
+  }
+
+  /**
+   * Pulls a model into the host's store; `onProgress` gets each progress message (a few a second). Rejects
+   * with the host's typed error (offline, unknown_model, download_failed, checksum_mismatch, pull_cancelled…).
+   * Sent once more after a reconnection, like every request: the store resumes what it had downloaded.
+   */
+  async pullModel(modelId: string, onProgress: (progress: PullProgress) => void): Promise<PullResult> {
+    const reply = await this.withRetry((socket) =>
+      this.send(socket, { type: "pull_model", model_id: modelId }, PULL_IDLE_TIMEOUT_MS, undefined, onProgress),
+    );
+    if (reply.type !== "pull_result") throw new HostError("invalid_reply", `expected pull_result, got ${reply.type}`);
+    return reply;
+  }
+
+  /** Stops the pull of `modelId`; false when none was running. Its pullModel then rejects with pull_cancelled. */
+  async cancelPull(modelId: string): Promise<boolean> {
+    const reply = await this.request({ type: "cancel_pull", model_id: modelId });
+    if (reply.type !== "pull_cancel_result")
+      throw new HostError("invalid_reply", `expected pull_cancel_result, got ${reply.type}`);
+    return reply.cancelled;
+  }
+
   /** True while startTelemetry() is in force. */
   get telemetryWanted(): boolean {
     return this.telemetryWish !== undefined;
@@ -233,6 +273,7 @@ export class HostClient extends TypedEvents<ClientEvents> {
     message: WithoutId<ClientMessage>,
     timeoutMs: number,
     pixels?: Buffer,
+    progress?: (message: PullProgress) => void,
   ): Promise<HostMessage> {
     const id = randomUUID();
     const parts = pixels
@@ -245,14 +286,22 @@ export class HostClient extends TypedEvents<ClientEvents> {
       );
     }
     return new Promise<HostMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const expire = () => {
         this.pending.delete(id);
         reject(new HostError("timeout", `host did not answer ${message.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      };
+      const entry: Pending = { resolve, reject, timer: setTimeout(expire, timeoutMs) };
+      if (progress) {
+        entry.progress = progress;
+        entry.restartTimer = () => {
+          clearTimeout(entry.timer);
+          entry.timer = setTimeout(expire, timeoutMs);
+        };
+      }
+      this.pending.set(id, entry);
       const failed = (error?: Error) => {
         if (!error) return;
-        clearTimeout(timer);
+        clearTimeout(entry.timer);
         this.pending.delete(id);
         reject(new HostError("disconnected", error.message));
       };
@@ -387,9 +436,15 @@ export class HostClient extends TypedEvents<ClientEvents> {
     }
     const pending = this.pending.get(parsed.id);
     if (!pending) return;
+    if (parsed.type === "pull_progress") {
+      // Not the answer yet: the request stays pending, its timeout counted from now.
+      pending.restartTimer?.();
+      pending.progress?.(parsed);
+      return;
+    }
     this.pending.delete(parsed.id);
     clearTimeout(pending.timer);
-    if (parsed.type === "error") pending.reject(new HostError(parsed.code, parsed.message));
+    if (parsed.type === "error") pending.reject(new HostError(parsed.code, parsed.message, parsed.command));
     else pending.resolve(parsed);
   }
 

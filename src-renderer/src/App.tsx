@@ -5,6 +5,7 @@ import { ElementList } from "./components/ElementList";
 import { ErrorPanel } from "./components/ErrorPanel";
 import { HostBanner } from "./components/HostBanner";
 import { InstructionBox } from "./components/InstructionBox";
+import { ModelsView } from "./components/ModelsView";
 import { Notice } from "./components/Notice";
 import { OverlayHeader } from "./components/OverlayHeader";
 import { PlanView } from "./components/PlanView";
@@ -49,6 +50,8 @@ export function App() {
         <SettingsView />
       ) : view === "vram" ? (
         <VramPanel />
+      ) : view === "models" ? (
+        <ModelsView />
       ) : view === "record" ? (
         <RecordView />
       ) : (

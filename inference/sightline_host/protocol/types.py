@@ -243,12 +243,79 @@ class VramPlan(TypedDict):
     lines: list[str]
 
 
-class ErrorMessage(TypedDict):
-    type: Literal["error"]
-    id: str | None
-    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "telemetry_unavailable", "unknown_profile", "internal"]
+class ListModels(TypedDict):
+    type: Literal["list_models"]
+    id: str
+
+
+class ModelEntry(TypedDict):
+    model_id: str
+    name: str
+    role: str
+    source: Literal["hub", "package"]
+    state: Literal["present", "missing", "partial", "incomplete", "installed", "not_installed"]
+    size_bytes: int | None
+    detail: str
+    profiles: list[str]
+    command: str
+
+
+class ModelList(TypedDict):
+    type: Literal["model_list"]
+    id: str
+    models: list[ModelEntry]
+
+
+class PullModel(TypedDict):
+    type: Literal["pull_model"]
+    id: str
+    model_id: str
+
+
+class CancelPull(TypedDict):
+    type: Literal["cancel_pull"]
+    id: str
+    model_id: str
+
+
+class PullProgress(TypedDict):
+    type: Literal["pull_progress"]
+    id: str
+    model_id: str
+    phase: Literal["resolve", "download", "verify", "done"]
+    file: str | None
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    percent: float
+
+
+class PullResult(TypedDict):
+    type: Literal["pull_result"]
+    id: str
+    model_id: str
+    already_present: bool
+    revision: str | None
+    downloaded_bytes: int
+    path: str
     message: str
 
 
-ClientMessage = Hello | Ping | Observe | Point | SubscribeTelemetry | UnsubscribeTelemetry | PlanVram
-HostMessage = HelloOk | Pong | ObserveResult | PointResult | Telemetry | TelemetryStopped | VramPlan | ErrorMessage
+class PullCancelResult(TypedDict):
+    type: Literal["pull_cancel_result"]
+    id: str
+    model_id: str
+    cancelled: bool
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    id: str | None
+    code: Literal["bad_request", "unknown_type", "unsupported_protocol", "image_too_large", "bad_image", "model_unavailable", "busy", "telemetry_unavailable", "unknown_profile", "unknown_model", "offline", "download_failed", "checksum_mismatch", "package_model", "pull_in_progress", "pull_cancelled", "internal"]
+    message: str
+    command: NotRequired[str]
+
+
+ClientMessage = Hello | Ping | Observe | Point | SubscribeTelemetry | UnsubscribeTelemetry | PlanVram | ListModels | PullModel | CancelPull
+HostMessage = HelloOk | Pong | ObserveResult | PointResult | Telemetry | TelemetryStopped | VramPlan | ModelList | PullProgress | PullResult | PullCancelResult | ErrorMessage

@@ -1,4 +1,5 @@
 import { focusInstruction } from "../focus";
+import { pulledModel } from "../format/models";
 import { useApp } from "../state/hooks";
 import { currentFailure, waysForward } from "../state/ways-forward";
 import { CopyableCommand } from "./CopyableCommand";
@@ -26,6 +27,7 @@ export function ErrorPanel() {
   const retry = useApp((s) => s.retry);
   const rephrase = useApp((s) => s.rephrase);
   const clear = useApp((s) => s.clearRun);
+  const showView = useApp((s) => s.showView);
 
   const failure = currentFailure(run?.stage === "failed" ? run.error : undefined, callError);
   if (!failure) return null;
@@ -42,6 +44,11 @@ export function ErrorPanel() {
       {ways.hostNote ? <p data-testid="error-host">{ways.hostNote}</p> : null}
       {ways.command ? <CopyableCommand command={ways.command} /> : null}
       <div className="error-actions">
+        {pulledModel(ways.command) ? (
+          <button type="button" onClick={() => showView("models")} data-testid="open-models">
+            Pull {pulledModel(ways.command)} in Models
+          </button>
+        ) : null}
         {ways.retry ? (
           <button type="button" className="primary" onClick={() => void retry()}>
             Retry

@@ -1,7 +1,7 @@
 import { hostShortText, hostText } from "../format/status-text";
 import { useApp } from "../state/hooks";
 
-/** Title, the model profile in use, the host's state and the ways into the VRAM panel and settings. */
+/** Title, the model profile in use, the host's state and the ways into Record, Models, the VRAM panel and settings. */
 export function OverlayHeader() {
   const host = useApp((s) => s.host);
   const profile = useApp((s) => s.settings?.profile);
@@ -30,6 +30,15 @@ export function OverlayHeader() {
       >
         {recorder.phase === "idle" ? null : <span className="rec-dot" aria-hidden="true" />}
         {view === "record" ? "Close Record" : "Record"}
+      </button>
+      <button
+        type="button"
+        className="ghost"
+        aria-pressed={view === "models"}
+        title="The catalog's models: which are present, and pull the missing ones"
+        onClick={() => showView(view === "models" ? "run" : "models")}
+      >
+        {view === "models" ? "Close Models" : "Models"}
       </button>
       <button
         type="button"

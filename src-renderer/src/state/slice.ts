@@ -3,6 +3,7 @@ import type { SightlineApi } from "../../../src-shared/bridge-api";
 import type { KeyValueStorage } from "./history";
 import type { HistorySlice } from "./history-slice";
 import type { HostSlice } from "./host-slice";
+import type { ModelsSlice } from "./models-slice";
 import type { RecordingSlice } from "./recording-slice";
 import type { RunSlice } from "./run-slice";
 import type { SettingsSlice } from "./settings-slice";
@@ -14,6 +15,7 @@ export type AppDeps = { api: SightlineApi; storage: KeyValueStorage };
 
 export type AppState = HostSlice &
   HistorySlice &
+  ModelsSlice &
   RecordingSlice &
   RunSlice &
   SettingsSlice &

@@ -1,11 +1,12 @@
 /**
- * The renderer's state: one zustand store made of slices (host, history, run,
+ * The renderer's state: one zustand store made of slices (host, history, models, run,
  * recording, settings, telemetry, view). Plain modules with the API injected, so vitest drives them
  * without a browser; React reads them through hooks.ts.
  */
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { createHistorySlice } from "./history-slice";
 import { createHostSlice } from "./host-slice";
+import { createModelsSlice } from "./models-slice";
 import { createRecordingSlice } from "./recording-slice";
 import { createRunSlice } from "./run-slice";
 import { createSettingsSlice } from "./settings-slice";
@@ -20,6 +21,7 @@ export function createAppStore(deps: AppDeps): AppStore {
   return createStore<AppState>()((set, get) => ({
     ...createHostSlice(set, get, deps),
     ...createHistorySlice(set, get, deps),
+    ...createModelsSlice(set, get, deps),
     ...createRecordingSlice(set, get, deps),
     ...createRunSlice(set, get, deps),
     ...createSettingsSlice(set, get, deps),
@@ -35,6 +37,7 @@ export function connectStore(store: AppStore, api: AppDeps["api"]): () => void {
     api.on("run", (state) => store.getState().receiveRun(state)),
     api.on("telemetry", (sample) => store.getState().receiveTelemetry(sample)),
     api.on("telemetryError", (error) => store.getState().setTelemetryError(error)),
+    api.on("modelPull", (state) => store.getState().receiveModelPull(state)),
     api.on("recordingState", (state) => store.getState().receiveRecordingState(state)),
     api.on("recordingStep", (event) => store.getState().receiveRecordingStep(event)),
     api.on("recordingProblem", (problem) => store.getState().receiveRecordingProblem(problem)),

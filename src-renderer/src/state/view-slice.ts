@@ -1,7 +1,7 @@
 import type { SliceCreator } from "./slice";
 
 /** What the tray can ask the overlay to show. */
-export type OverlayView = "run" | "settings" | "record" | "vram";
+export type OverlayView = "run" | "settings" | "record" | "vram" | "models";
 
 export type ViewSlice = {
   view: OverlayView;
@@ -18,6 +18,8 @@ export const createViewSlice: SliceCreator<ViewSlice> = (set, get) => ({
     set({ view, notice: undefined });
     // The Record view opens on the library as it is now.
     if (view === "record") void get().loadRecordings();
+    // The Models view opens on the store as it is now.
+    if (view === "models") void get().loadModels();
   },
   dismissNotice: () => set({ notice: undefined }),
 });

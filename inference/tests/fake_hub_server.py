@@ -1,0 +1,66 @@
+"""Runs a :class:`FakeHub` serving one model, with a catalog folder whose manifest points at it, for the app's
+end-to-end tests: ``python -m tests.fake_hub_server --catalog-dir DIR --size BYTES --rate BYTES_PER_S``.
+
+The catalog folder is the repository's ``models/`` (so that the host's profiles still load) plus the manifest of
+``MODEL_ID``; point ``SIGHTLINE_CATALOG_DIR`` at it and ``HF_ENDPOINT`` at the printed endpoint. Prints one JSON
+line (``{"endpoint", "model_id", "commit"}``) once serving, and serves until stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.fake_hub import FakeHub, RepoFile
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+REPO = "sightline-test/tiny-e2e-detector"
+MODEL_ID = "tiny-e2e-detector"
+COMMIT = "e2e0" * 10
+
+
+def write_catalog(root: Path, files: dict[str, RepoFile]) -> None:
+    """The repository's catalog and profiles, plus a manifest pinning ``COMMIT`` and every file's sha256."""
+    shutil.copytree(MODELS, root, dirs_exist_ok=True)
+    manifest: dict[str, Any] = {
+        "id": MODEL_ID,
+        "name": "Tiny end-to-end test detector",
+        "role": "detector",
+        "format": "onnx",
+        "source": {"hub": REPO, "revision": COMMIT},
+        "files": [{"name": n, "sha256": f.sha256, "size_bytes": len(f.data)} for n, f in sorted(files.items())],
+        "architecture": {"params": 1000},
+        "quantization": {"method": "none", "bits": 32, "dtype": "float32"},
+        "runtime": {"engine": "onnxruntime", "device": "cpu"},
+        "licence": {"id": "apache-2.0"},
+    }
+    (root / "catalog" / f"{MODEL_ID}.yaml").write_text(yaml.safe_dump(manifest), "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--catalog-dir", type=Path, required=True)
+    parser.add_argument("--size", type=int, default=4 << 20, help="bytes of the model's weights file")
+    parser.add_argument("--rate", type=int, default=None, help="bytes a second the hub serves (default: no limit)")
+    args = parser.parse_args(argv)
+    files = {
+        "config.json": RepoFile(b'{"arch": "tiny-e2e"}\n', lfs=False),
+        "model.onnx": RepoFile(os.urandom(args.size), lfs=True),
+    }
+    write_catalog(args.catalog_dir, files)
+    hub = FakeHub(REPO, {COMMIT: files}, {"main": COMMIT}, rate_bytes_per_s=args.rate).start()
+    print(json.dumps({"endpoint": hub.endpoint, "model_id": MODEL_ID, "commit": COMMIT}), flush=True)
+    sys.stdin.read()  # until the test closes our stdin (or dies)
+    hub.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
