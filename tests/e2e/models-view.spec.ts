@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { expect, type Locator, type Page, test } from "@playwright/test";
+import { type FakeHub, startFakeHub } from "./fake-hub";
 import { type HeadlessApp, startHeadlessApp } from "./headless-app";
 import { collectPageErrors, openOverlay, shoot } from "./renderer-helpers";
 
@@ -17,22 +16,6 @@ import { collectPageErrors, openOverlay, shoot } from "./renderer-helpers";
 const MIB = 1 << 20;
 
 test.describe.configure({ mode: "serial" });
-
-type FakeHub = { endpoint: string; modelId: string; process: ChildProcess };
-
-async function startFakeHub(catalogDir: string): Promise<FakeHub> {
-  const args = ["-m", "tests.fake_hub_server", "--catalog-dir", catalogDir, "--size", `${24 * MIB}`];
-  const child = spawn(".venv/bin/python", [...args, "--rate", `${8 * MIB}`], {
-    cwd: "inference",
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`fake hub exited early (code ${code})`)));
-  });
-  const { endpoint, model_id: modelId } = JSON.parse(line) as { endpoint: string; model_id: string };
-  return { endpoint, modelId, process: child };
-}
 
 let hub: FakeHub;
 let app: HeadlessApp;
@@ -50,7 +33,7 @@ async function barValue(bar: Locator): Promise<number | undefined> {
 
 test.beforeAll(async ({ browser }) => {
   const dir = mkdtempSync(join(tmpdir(), "sightline-models-e2e-"));
-  hub = await startFakeHub(join(dir, "catalog"));
+  hub = await startFakeHub(join(dir, "catalog"), { sizeBytes: 24 * MIB, rateBytesPerS: 8 * MIB });
   app = await startHeadlessApp({
     SIGHTLINE_CONFIG_DIR: join(dir, "config"),
     SIGHTLINE_CATALOG_DIR: join(dir, "catalog"),
@@ -68,8 +51,7 @@ test.beforeAll(async ({ browser }) => {
 test.afterAll(async () => {
   await page?.close();
   await app?.stop();
-  hub?.process.stdin?.end();
-  hub?.process.kill("SIGTERM");
+  hub?.stop();
 });
 
 test.afterEach(() => {
