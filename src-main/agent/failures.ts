@@ -19,9 +19,20 @@ const RETRYABLE = new Set([
 export function describeFailure(error: unknown): RunError {
   const coded = (error ?? {}) as Coded;
   const code = typeof coded.code === "string" ? coded.code : "internal";
-  const message = error instanceof Error ? error.message : String(error);
-  const command = typeof coded.command === "string" ? coded.command : commandIn(message);
-  return { code, message, retryable: RETRYABLE.has(code), ...(command ? { command } : {}) };
+  const raw = error instanceof Error ? error.message : String(error);
+  const command = typeof coded.command === "string" ? coded.command : commandIn(raw);
+  return { code, message: readable(raw), retryable: RETRYABLE.has(code), ...(command ? { command } : {}) };
+}
+
+/**
+ * The message as a person reads it: without the HTTP status the OpenAI client puts first ("503 model …"), and
+ * without the machine-readable "(command: `…`)" that the host appends, since the command is shown on its own.
+ */
+function readable(message: string): string {
+  return message
+    .replace(/^\d{3} (?=\S)/, "")
+    .replace(/\s*\(command: `[^`]+`\)/, "")
+    .trim();
 }
 
 /** The host names the fix for a missing model as a command in backquotes; surface it as one. */

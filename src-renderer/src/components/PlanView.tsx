@@ -9,6 +9,8 @@ import { RiskBadge, RiskReasons, StepStatusBadge } from "./Badges";
 export function PlanView() {
   const run = useApp((s) => s.run);
   if (!run || (run.steps.length === 0 && run.planningText === undefined)) return null;
+  // A run that ended before the planner wrote anything has no plan to show (its error says why).
+  if (run.steps.length === 0 && !run.planningText && run.stage !== "planning") return null;
   // While the planner is still writing, the number of steps is not known yet.
   const stillWriting = run.stage === "planning" && run.steps.length > 0;
   return (

@@ -1,3 +1,4 @@
+import type { RunState } from "../../../src-shared/bridge-api";
 import { STAGE_TEXT } from "../format/status-text";
 import { useApp } from "../state/hooks";
 import { isActive, MILESTONES, milestoneStates } from "../state/run-logic";
@@ -19,7 +20,7 @@ export function RunProgress() {
     <section className="progress" aria-label="Progress">
       <div className="stage-line">
         <output data-testid="stage" data-stage={run.stage} aria-live="polite">
-          {cancelling ? "Stopping…" : STAGE_TEXT[run.stage]}
+          {cancelling ? "Stopping…" : stageText(run)}
           {run.stageDetail ? ` — ${run.stageDetail}` : ""}
         </output>
         {isActive(run) ? (
@@ -52,4 +53,9 @@ export function RunProgress() {
       </ol>
     </section>
   );
+}
+
+/** "Waiting for you" only while something is really asked: a plan is "confirming" a moment before it asks. */
+function stageText(run: RunState): string {
+  return run.stage === "confirming" && !run.confirmation ? "Getting the next step ready…" : STAGE_TEXT[run.stage];
 }
