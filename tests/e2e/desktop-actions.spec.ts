@@ -5,17 +5,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Browser, chromium, expect, type Page, test } from "@playwright/test";
-import { uIOhook } from "uiohook-napi";
 import { chromiumPath } from "../../playwright.config";
 import { AuditLog } from "../../src-main/actions/audit-log";
 import { runConfirmed } from "../../src-main/actions/confirmed-run";
 import { ActionExecutor } from "../../src-main/actions/executor";
-import { KillSwitch } from "../../src-main/actions/kill-switch";
 import { createNutDesktopIO } from "../../src-main/actions/nut-desktop-io";
 import { captureBackend } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import type { DisplayGeometry } from "../../src-main/coords/spaces";
 import { type Action, Action as ActionSchema } from "../../src-shared/actions";
+import { armListeningKillSwitch } from "./kill-switch-helpers";
 
 /**
  * Real input on a real X display: a form in a real Chromium window, a plan of
@@ -166,21 +165,7 @@ test("a point outside every display is refused, not clamped", async () => {
 });
 
 test("the kill switch hotkey stops a long typing action part-way", async () => {
-  const killSwitch = new KillSwitch();
-  const signal = killSwitch.arm();
-  // The hook starts on its own thread; until it sees a key, a hotkey could go unheard. Probe with Shift.
-  let heard = false;
-  const probe = () => {
-    heard = true;
-  };
-  uIOhook.on("keydown", probe);
-  await expect
-    .poll(async () => {
-      await run("xdotool", ["key", "shift"]);
-      return heard;
-    })
-    .toBe(true);
-  uIOhook.off("keydown", probe);
+  const { killSwitch, signal } = await armListeningKillSwitch();
   // Long enough that typing outlasts the hotkey's way through the X server and the hook by seconds.
   const text = "abcdefghij".repeat(400);
   const typing = new ActionExecutor(createNutDesktopIO()).perform(

@@ -1,14 +1,13 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { type Browser, chromium, expect, type Page, test } from "@playwright/test";
-import { uIOhook } from "uiohook-napi";
 import { chromiumPath } from "../../playwright.config";
 import { ActionExecutor } from "../../src-main/actions/executor";
-import { KillSwitch } from "../../src-main/actions/kill-switch";
 import { createNutDesktopIO } from "../../src-main/actions/nut-desktop-io";
 import { captureBackend } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import { Action } from "../../src-shared/actions";
+import { armListeningKillSwitch } from "./kill-switch-helpers";
 
 /**
  * A long, slow drag of a real slider in a real Chromium window, stopped by a
@@ -62,21 +61,7 @@ test("the kill switch hotkey stops a long drag part-way and the button is releas
     y: origin.y + box.y + box.height / 2,
   });
 
-  const killSwitch = new KillSwitch();
-  const signal = killSwitch.arm();
-  // The hook starts on its own thread; until it sees a key, a hotkey could go unheard. Probe with Shift.
-  let heard = false;
-  const probe = () => {
-    heard = true;
-  };
-  uIOhook.on("keydown", probe);
-  await expect
-    .poll(async () => {
-      await run("xdotool", ["key", "shift"]);
-      return heard;
-    })
-    .toBe(true);
-  uIOhook.off("keydown", probe);
+  const { killSwitch, signal } = await armListeningKillSwitch();
 
   // 60 steps, 50 ms apart: about 3 s end to end, seconds longer than the hotkey's way to the hook.
   const executor = new ActionExecutor(createNutDesktopIO(), undefined, { steps: 60, stepMs: 50 });
