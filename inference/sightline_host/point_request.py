@@ -26,6 +26,7 @@ from sightline_host.protocol.types import (
     PointResult,
 )
 from sightline_host.vision.molmo_points import MolmoPoint
+from sightline_host.vlm.point_grammar import MAX_TEXT_CHARS
 
 #: hello_ok's capability for a host whose profile has a vlm role.
 POINT_CAPABILITY = "point"
@@ -57,6 +58,16 @@ def _image_point(point: MolmoPoint) -> ImagePoint:
     return found
 
 
+#: The last resort: one point with a short label.
+_SMALLEST_BUDGET = (1, 20)
+
+
+def _budgets(max_points: int) -> list[tuple[int, int]]:
+    """Answer budgets (points, label characters), largest first, ending with the smallest worth asking for."""
+    steps = [(max_points, MAX_TEXT_CHARS), (min(max_points, 4), 40), _SMALLEST_BUDGET]
+    return list(dict.fromkeys(steps))
+
+
 def answer_point(
     chat: ChatModels | None, request: Point, rgb: NDArray[np.uint8], cancelled: threading.Event
 ) -> PointResult | ErrorMessage:
@@ -66,16 +77,22 @@ def answer_point(
         return _error(request_id, "model_unavailable", no_vlm_message(chat))
     try:
         vlm = chat.screen_vlm()
-        answer = vlm.ask_point(
-            rgb,
-            request["query"],
-            max_points=request.get("max_points", MAX_POINTS_PER_ANSWER),
-            cancelled=cancelled.is_set,
-        )
+        answer = None
+        # The answer's token budget is the longest answer the grammar admits: a model with a short context may not
+        # hold it beside the image, so ask for fewer points and shorter labels before giving up.
+        for max_points, max_label in _budgets(request.get("max_points", MAX_POINTS_PER_ANSWER)):
+            try:
+                answer = vlm.ask_point(rgb, request["query"], max_points, max_label, cancelled=cancelled.is_set)
+                break
+            except EngineError as exc:
+                if exc.code != "context_length_exceeded" or (max_points, max_label) == _SMALLEST_BUDGET:
+                    raise
+        assert answer is not None
     except EngineError as exc:
         # model_unavailable already names the pull (or pip) command; anything else is the model failing.
         code = "model_unavailable" if exc.code == "model_unavailable" else "internal"
-        return _error(request_id, code, f"the vlm cannot point: {exc}")
+        hint = "; give the vlm a longer context in the profile" if exc.code == "context_length_exceeded" else ""
+        return _error(request_id, code, f"the vlm cannot point: {exc}{hint}")
     return {
         "type": "point_result",
         "id": request_id,
