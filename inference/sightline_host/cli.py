@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "models":
         return models_cli.run(args)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The host's own INFO lines, not every library's: PyTorch alone prints its tensor-cache statistics at exit.
+    for library in ("torch", "transformers", "httpx", "huggingface_hub"):
+        logging.getLogger(library).setLevel(logging.WARNING)
     token = os.environ.get(TOKEN_ENV, "")
     if len(token) < MIN_TOKEN_LENGTH:
         print(
