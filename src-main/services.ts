@@ -164,6 +164,8 @@ export class Services extends TypedEvents<ServiceEvents> {
       },
       displays: async () => (await (await captureBackend()).listDisplays()).map(toGeometry),
       confirmation: () => this.settings.peek().confirmation,
+      point: (capture, query, signal) => this.client.point(capture, query, { maxPoints: 1, signal }),
+      canPoint: () => this.client.canPoint(),
       ...(options.killSignal ? { killSignal: options.killSignal } : {}),
     });
     this.runs.on("run", (state) => this.emit("run", state));

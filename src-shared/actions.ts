@@ -17,7 +17,16 @@ export const ScreenPoint = z
 /** An element of the last observation; resolved to a point before execution. */
 export const ElementRef = z.object({ kind: z.literal("element"), elementId: z.number().int().positive() }).strict();
 
-export const Target = z.discriminatedUnion("kind", [ScreenPoint, ElementRef]);
+/**
+ * Something the element list lacks (an unlabelled icon), in words: "the gear icon at the top right". The run
+ * grounds it to a point with the host's vlm on the screenshot before the step is confirmed; the executor never
+ * guesses one.
+ */
+export const DescribedTarget = z
+  .object({ kind: z.literal("described"), description: z.string().min(1).max(200) })
+  .strict();
+
+export const Target = z.discriminatedUnion("kind", [ScreenPoint, ElementRef, DescribedTarget]);
 
 export const MouseButton = z.enum(["left", "right", "middle"]);
 
@@ -70,6 +79,7 @@ export const Action = z.discriminatedUnion("type", [
 
 export type ScreenPoint = z.infer<typeof ScreenPoint>;
 export type Target = z.infer<typeof Target>;
+export type DescribedTarget = z.infer<typeof DescribedTarget>;
 export type Action = z.infer<typeof Action>;
 export type ActionType = Action["type"];
 export type MouseButton = z.infer<typeof MouseButton>;

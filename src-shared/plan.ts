@@ -52,11 +52,22 @@ const excluded = (from: number, to: number) => `${String.fromCodePoint(from)}-${
 export const SENTENCE_PATTERN = `^[^${excluded(0x2600, 0x27bf)}${excluded(0xe000, 0xf8ff)}${excluded(0x1f000, 0x1faff)}]*$`;
 const TEXTS = new Set(["text", "question", "summary"]);
 
-function tighten(node: unknown, elementIds: readonly number[]): unknown {
-  if (Array.isArray(node)) return node.map((child) => tighten(child, elementIds));
+/** Whether a schema node is the described target's object (its `kind` fixed to "described"). */
+function isDescribedTarget(node: unknown): boolean {
+  const kind = (node as { properties?: { kind?: { const?: unknown } } } | null)?.properties?.kind;
+  return kind?.const === "described";
+}
+
+function tighten(node: unknown, elementIds: readonly number[], canPoint: boolean): unknown {
+  if (Array.isArray(node)) return node.map((child) => tighten(child, elementIds, canPoint));
   if (node === null || typeof node !== "object") return node;
   const out: JsonNode = {};
-  for (const [k, v] of Object.entries(node as JsonNode)) out[k] = tighten(v, elementIds);
+  for (const [k, v] of Object.entries(node as JsonNode)) {
+    // Without a vlm to ground it, a described target could only fail: the planner is not offered one.
+    const offered =
+      !canPoint && (k === "anyOf" || k === "oneOf") && Array.isArray(v) ? v.filter((c) => !isDescribedTarget(c)) : v;
+    out[k] = tighten(offered, elementIds, canPoint);
+  }
   const properties = out.properties as Record<string, JsonNode> | undefined;
   if (properties) {
     for (const [name, child] of Object.entries(properties)) {
@@ -84,12 +95,23 @@ function tighten(node: unknown, elementIds: readonly number[]): unknown {
   return out;
 }
 
+/** What the host can ground beyond the element list. */
+export type PlanSchemaOptions = {
+  /** The host's vlm can point (it announces the "point" capability): described targets are offered. */
+  canPoint?: boolean;
+};
+
 /**
  * The JSON Schema sent as the completion's `response_format`: the plan's input
  * shape (defaults may be omitted), tightened for decoding, with element targets
- * limited to the ids on the observed screen.
+ * limited to the ids on the observed screen, and described targets only where
+ * the host can point at them. The default (plan.schema.json, what the host's tests decode against) is a host
+ * without a vlm: a described target is only offered when asked for.
  */
-export function planJsonSchema(elementIds: readonly number[] = []): Record<string, unknown> {
+export function planJsonSchema(
+  elementIds: readonly number[] = [],
+  { canPoint = false }: PlanSchemaOptions = {},
+): Record<string, unknown> {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(Plan, { io: "input", target: "draft-7" });
-  return tighten(schema, elementIds) as Record<string, unknown>;
+  return tighten(schema, elementIds, canPoint) as Record<string, unknown>;
 }

@@ -22,6 +22,13 @@ export type ConfirmedRunOptions = {
   confirm: (steps: ReadonlyArray<{ index: number; action: Action; risk: Risk }>) => Promise<Decision>;
   executor: ActionExecutor;
   execution: ExecutionContext;
+  /**
+   * Called before a batch is confirmed (or run unasked), to resolve what its steps land on (a vlm grounding a
+   * described target). A failure it names fails that step, and nothing of the batch runs or is asked about.
+   */
+  prepare?: (
+    steps: ReadonlyArray<{ index: number; action: Action; risk: Risk }>,
+  ) => Promise<{ index: number; detail: string } | undefined>;
   /** Called right before the executor starts a confirmed step. */
   onStart?: (index: number) => void;
   onStep?: (report: StepReport) => void;
@@ -51,6 +58,13 @@ export async function runConfirmed(options: ConfirmedRunOptions): Promise<StepRe
     if (execution.signal.aborted) break;
     const batch = nextConfirmationBatch(risks, index, settings);
     const steps = batch.map((i) => ({ index: i, action: actions[i] as Action, risk: risks[i] as Risk }));
+    const unprepared = await options.prepare?.(steps);
+    if (unprepared) {
+      const step = steps.find((s) => s.index === unprepared.index) ?? steps[0];
+      if (step) report({ ...step, status: "failed", detail: unprepared.detail });
+      return reports;
+    }
+    if (execution.signal.aborted) break;
     const needsAsking = steps.some((s) => s.risk.level !== "none");
     const decision: Decision = needsAsking ? await options.confirm(steps) : "confirm";
     if (decision === "stop" || execution.signal.aborted) break;

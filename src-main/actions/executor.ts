@@ -9,6 +9,11 @@ export type ExecutionContext = {
   displays: readonly DisplayGeometry[];
   /** Centres of the last observation's elements, in desktop physical pixels. */
   elementCentres?: ReadonlyMap<number, { x: number; y: number }>;
+  /**
+   * Described targets grounded by the vlm on the last screenshot, by their description, in desktop physical
+   * pixels. A description missing here is refused, never guessed.
+   */
+  describedPoints?: ReadonlyMap<string, { x: number; y: number }>;
   screenshotSha256?: string;
   signal: AbortSignal;
 };
@@ -42,6 +47,10 @@ export function resolveTarget(
     const centre = context.elementCentres?.get(target.elementId);
     if (!centre) throw new ActionRefused(`element ${target.elementId} is not on the last observed screen`);
     desktop = centre;
+  } else if (target.kind === "described") {
+    const grounded = context.describedPoints?.get(target.description);
+    if (!grounded) throw new ActionRefused(`"${target.description}" was not found on the last screen by the VLM`);
+    desktop = grounded;
   } else if (target.space === "desktop_pt") {
     const display = displayAt(context.displays, point("desktop_pt", target.x, target.y));
     if (!display) throw new ActionRefused(`point (${target.x}, ${target.y}) pt is outside every display`);

@@ -2,23 +2,37 @@ import type { ScreenBox, ScreenElement } from "../../src-shared/bridge-api";
 import type { ImageBox, ObserveResult } from "../../src-shared/protocol/host-messages";
 import type { Capture } from "../capture/capture";
 
-type ImageFrame = { width: number; height: number };
+/** The size of the image the host saw, in its own pixels. */
+export type ImageFrame = { width: number; height: number };
+
+/** Desktop physical pixels per image pixel: the image is the display, possibly resized. */
+function imageScale(image: ImageFrame, display: Capture["display"]): { x: number; y: number } {
+  const { bounds } = display;
+  return {
+    x: bounds.width > 0 && image.width > 0 ? bounds.width / image.width : 1,
+    y: bounds.height > 0 && image.height > 0 ? bounds.height / image.height : 1,
+  };
+}
 
 /**
- * Maps a box in pixels of the image the host saw to physical pixels of the
- * virtual desktop: the image is the display (possibly resized), so the mapping
- * is a scale to the display's size plus the display's offset.
+ * Maps a point in pixels of the image the host saw (an element's corner, a
+ * point the vlm answered) to physical pixels of the virtual desktop: a scale
+ * to the display's size plus the display's offset.
  */
+export function imagePointToDesktop(
+  p: { x: number; y: number },
+  image: ImageFrame,
+  display: Capture["display"],
+): { x: number; y: number } {
+  const scale = imageScale(image, display);
+  return { x: display.bounds.x + p.x * scale.x, y: display.bounds.y + p.y * scale.y };
+}
+
+/** Maps a box in pixels of the image the host saw to physical pixels of the virtual desktop. */
 function toDesktop(box: ImageBox, image: ImageFrame, display: Capture["display"]): ScreenBox {
-  const { bounds } = display;
-  const scaleX = bounds.width > 0 && image.width > 0 ? bounds.width / image.width : 1;
-  const scaleY = bounds.height > 0 && image.height > 0 ? bounds.height / image.height : 1;
-  return {
-    x: bounds.x + box.x * scaleX,
-    y: bounds.y + box.y * scaleY,
-    width: box.width * scaleX,
-    height: box.height * scaleY,
-  };
+  const scale = imageScale(image, display);
+  const corner = imagePointToDesktop(box, image, display);
+  return { ...corner, width: box.width * scale.x, height: box.height * scale.y };
 }
 
 /**

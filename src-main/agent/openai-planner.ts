@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { Plan, planJsonSchema } from "../../src-shared/plan";
 import { type Planner, type PlanOptions, PlanRejected, type PlanRequest } from "./planner";
-import { elementCharBudget, SYSTEM_PROMPT, userPrompt } from "./prompt";
+import { elementCharBudget, systemPrompt, userPrompt } from "./prompt";
 
 export type OpenAiPlannerOptions = {
   /** The endpoint's base, e.g. the host's `http://127.0.0.1:PORT/v1`, resolved per request (the host may restart). */
@@ -39,7 +39,7 @@ export class OpenAiPlanner implements Planner {
       // second try lists as many elements as the measured ratio allows.
       const tokens = promptTokensOf(error);
       if (!context || tokens === undefined) throw error;
-      const measured = ((SYSTEM_PROMPT.length + first.length) / tokens) * 0.9;
+      const measured = ((systemPrompt(request.canPoint).length + first.length) / tokens) * 0.9;
       return this.complete(client, request, userPrompt(request, budget(measured)), maxTokens, options);
     }
   }
@@ -55,7 +55,7 @@ export class OpenAiPlanner implements Planner {
       {
         model: this.options.model ?? "planner",
         messages: [
-          { role: "system", content: SYSTEM_PROMPT },
+          { role: "system", content: systemPrompt(request.canPoint) },
           { role: "user", content: prompt },
         ],
         stream: true,
@@ -63,7 +63,7 @@ export class OpenAiPlanner implements Planner {
         max_tokens: maxTokens,
         response_format: {
           type: "json_schema",
-          json_schema: { name: "plan", schema: planJsonSchema(request.elements.map((e) => e.id)), strict: true },
+          json_schema: { name: "plan", schema: planSchemaFor(request), strict: true },
         },
       },
       { signal },
@@ -106,6 +106,14 @@ export class OpenAiPlanner implements Planner {
     contextLengths.set(key, found);
     return found;
   }
+}
+
+/** The response_format's schema: this screen's element ids, and described targets only where the host can point. */
+export function planSchemaFor(request: PlanRequest): Record<string, unknown> {
+  return planJsonSchema(
+    request.elements.map((e) => e.id),
+    { canPoint: request.canPoint === true },
+  );
 }
 
 /** Context lengths by endpoint and model, as the endpoint's model list states them (the host's and vLLM's do). */

@@ -8,6 +8,8 @@ export type PlanRequest = {
   instruction: string;
   display: DisplayInfo;
   elements: readonly ScreenElement[];
+  /** The host's vlm can ground described targets: the planner may use them for what the element list lacks. */
+  canPoint?: boolean;
   progress?: PlanProgress;
 };
 

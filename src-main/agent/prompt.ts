@@ -14,6 +14,15 @@ export const SYSTEM_PROMPT = [
   'End with a "done" action. If the instruction is unclear or unsafe, answer with a single "ask" action.',
 ].join("\n");
 
+/** Said only when the host's vlm can point: otherwise the schema has no described target to choose. */
+const DESCRIBED_TARGET_HINT =
+  'For something on the screen that no listed element covers (an unlabelled icon), use {"kind":"described","description":"the gear icon at the top right"}: a short description of what it looks like and where; a vision model finds it.';
+
+/** The system prompt, with the described target explained where the host can ground one. */
+export function systemPrompt(canPoint = false): string {
+  return canPoint ? `${SYSTEM_PROMPT}\n${DESCRIBED_TARGET_HINT}` : SYSTEM_PROMPT;
+}
+
 function elementLine(element: ScreenElement): string {
   const { x, y, width, height } = element.box;
   const text = element.text.length > MAX_ELEMENT_TEXT ? `${element.text.slice(0, MAX_ELEMENT_TEXT)}…` : element.text;
@@ -78,7 +87,7 @@ export function elementCharBudget(
   request: PlanRequest,
   charsPerToken = CHARS_PER_TOKEN,
 ): number {
-  const fixed = SYSTEM_PROMPT.length + userPrompt({ ...request, elements: [] }).length;
+  const fixed = systemPrompt(request.canPoint).length + userPrompt({ ...request, elements: [] }).length;
   const tokens = contextTokens - maxTokens - TEMPLATE_TOKENS - Math.ceil(fixed / charsPerToken);
   return Math.max(0, Math.floor(tokens * charsPerToken));
 }

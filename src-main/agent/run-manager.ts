@@ -10,6 +10,7 @@ import { boxCentre, type DisplayGeometry } from "../coords/spaces";
 import { TypedEvents } from "../util/typed-events";
 import { checkExpectation } from "./expectation";
 import { describeFailure } from "./failures";
+import { describedTargetsOf, groundDescribed, type PointOnScreenshot, TargetNotFound, targetsOf } from "./grounding";
 import { PartialPlanReader } from "./partial-plan";
 import type { Planner, PlanProgress } from "./planner";
 import { reconcileElements } from "./reconcile";
@@ -24,6 +25,10 @@ export type RunDependencies = {
   executor: () => Promise<ActionExecutor>;
   displays: () => Promise<DisplayGeometry[]>;
   confirmation: () => ConfirmationSettings["mode"];
+  /** The host's vlm, which grounds described targets; without it a described target fails with the fix. */
+  point?: PointOnScreenshot;
+  /** Whether the host can point now (it announces the capability); the planner is offered described targets only then. */
+  canPoint?: () => Promise<boolean>;
   /** Aborted by the global kill switch; a run also stops when its own cancel is called. */
   killSignal?: () => AbortSignal;
   limits?: LoopLimits;
@@ -37,6 +42,11 @@ type ActiveRun = {
   confirmLowRiskRest: boolean;
   /** The highest element id handed out in this run; re-observed screens never reuse a vanished element's id. */
   highestElementId: number;
+  /**
+   * Described targets grounded on `capture`, by description, in desktop physical pixels. Emptied by every new
+   * capture, so a point is never reused on a screen it was not found on.
+   */
+  describedPoints: Map<string, { x: number; y: number }>;
   /** Actions performed so far, against the step budget. */
   actionsTaken: number;
   /** This run's own planner and bounds (a recording's replay), instead of the app's. */
@@ -95,6 +105,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       abort: new AbortController(),
       confirmLowRiskRest: false,
       highestElementId: 0,
+      describedPoints: new Map(),
       actionsTaken: 0,
       ...(options.planner ? { planner: options.planner } : {}),
       limits: options.limits ?? this.limits,
@@ -276,6 +287,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       await this.deps.beforeCapture?.();
       try {
         run.capture = await this.deps.capture();
+        run.describedPoints.clear();
       } finally {
         await this.deps.afterCapture?.();
       }
@@ -291,7 +303,11 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
 
   private stepsFor(run: ActiveRun, plan: Plan, round: number): RunStep[] {
     if (!run.capture) throw new Error("a plan needs a screenshot");
-    return planSteps(plan, run.state.elements, run.capture, { round, firstIndex: run.state.steps.length });
+    return planSteps(plan, run.state.elements, run.capture, {
+      round,
+      firstIndex: run.state.steps.length,
+      describedPoints: run.describedPoints,
+    });
   }
 
   private async plan(run: ActiveRun, progress: PlanProgress | undefined, signal: AbortSignal): Promise<Plan> {
@@ -305,6 +321,8 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
       planningText: "",
       ...(planner.totalSteps !== undefined ? { totalSteps: planner.totalSteps } : {}),
     });
+    // Described targets are offered only where they can be grounded: a host whose vlm can point.
+    const canPoint = this.deps.point !== undefined && ((await this.deps.canPoint?.()) ?? true);
     let lastPush = 0;
     let shown = 0;
     const reader = new PartialPlanReader();
@@ -314,6 +332,7 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
           instruction: run.state.instruction,
           display: capture.display,
           elements: run.state.elements,
+          canPoint,
           ...(progress ? { progress } : {}),
         },
         {
@@ -359,15 +378,33 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     const execution: ExecutionContext = {
       displays,
       elementCentres: centresOf(run.state.elements),
+      describedPoints: run.describedPoints,
       screenshotSha256: sha256(run.capture?.png),
       signal,
     };
+    const showTargets = (from: number) =>
+      this.update(run, {
+        steps: run.state.steps.map((s) =>
+          s.index >= from && run.capture ? withTargetBox(s, run.state.elements, run.capture, run.describedPoints) : s,
+        ),
+      });
     const reports = await runConfirmed({
       actions: roundSteps.map((step) => step.action),
       risks: roundSteps.map((step) => step.risk),
       settings: { mode: this.deps.confirmation() },
       executor: await this.deps.executor(),
       execution,
+      // The vlm grounds a batch's described targets on the screenshot before the user is asked, so the dialog
+      // highlights the very point that a confirmation lets the executor click.
+      prepare: async (batch) => {
+        for (const step of batch) {
+          const missing = await this.ground(run, step.action, signal);
+          if (missing) return { index: step.index, detail: missing.message };
+        }
+        const first = batch[0];
+        if (first) showTargets(globalIndex(first.index));
+        return undefined;
+      },
       confirm: async (batch) => {
         const indexes = batch.map((s) => globalIndex(s.index));
         const lowRiskOnly = batch.every((s) => s.risk.level !== "high");
@@ -418,7 +455,10 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
           outcome = { kind: "budget" };
           return "end";
         }
-        const needsLook = step?.expect !== undefined || rest.some((s) => elementTargetOf(s.action) !== undefined);
+        // Element ids are found again, and described targets pointed at again, on the screen as it is now.
+        const needsLook =
+          step?.expect !== undefined ||
+          rest.some((s) => elementTargetOf(s.action) !== undefined || describedTargetsOf(s.action).length > 0);
         if (!needsLook || signal.aborted) return "continue";
         this.update(run, { stage: "verifying" });
         await timed("verify", async () => {
@@ -428,9 +468,15 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
         const capture = run.capture as Capture;
         execution.elementCentres = centresOf(run.state.elements);
         execution.screenshotSha256 = sha256(capture.png);
-        this.update(run, {
-          steps: run.state.steps.map((s) => (s.index > index ? withTargetBox(s, run.state.elements, capture) : s)),
-        });
+        // Steps already confirmed in this batch run without another prepare: ground them again on the new screen.
+        for (const waiting of rest.filter((s) => s.status === "waiting")) {
+          const missing = await this.ground(run, waiting.action, signal);
+          if (missing) {
+            outcome = { kind: "replan", problem: `the target of "${waiting.description}" is no longer on the screen` };
+            return "end";
+          }
+        }
+        showTargets(index + 1);
         if (step?.expect !== undefined) {
           const check = checkExpectation(step.expect, run.state.elements);
           this.setStep(run, index, { check });
@@ -456,6 +502,29 @@ export class RunManager extends TypedEvents<{ run: RunState }> {
     if (outcome) return outcome;
     const unfinished = run.state.steps.some((s) => s.round === round && notRunYet(s));
     return unfinished ? { kind: "stopped" } : { kind: "finished" };
+  }
+
+  /**
+   * Grounds the action's described targets on the run's current screenshot (those not grounded on it yet).
+   * Resolves with the not-found error of the first the vlm did not find; a host that cannot point throws.
+   */
+  private async ground(run: ActiveRun, action: Action, signal: AbortSignal): Promise<TargetNotFound | undefined> {
+    for (const target of describedTargetsOf(action)) {
+      if (run.describedPoints.has(target.description)) continue;
+      const capture = run.capture;
+      if (!capture) throw new Error("grounding needs a screenshot");
+      try {
+        run.describedPoints.set(
+          target.description,
+          await groundDescribed(target.description, capture, this.deps.point, signal),
+        );
+      } catch (error) {
+        if (error instanceof TargetNotFound) return error;
+        throw error;
+      }
+      throwIfAborted(signal);
+    }
+    return undefined;
   }
 
   private skipRest(run: ActiveRun, round: number, after: number, why: string): void {
@@ -503,15 +572,14 @@ function anySignal(signals: ReadonlyArray<AbortSignal | undefined>): AbortSignal
 }
 
 function targetOf(action: Action) {
-  if (action.type === "click" || action.type === "move") return action.target;
-  if (action.type === "drag") return action.from;
-  if (action.type === "type" || action.type === "scroll") return action.target;
-  return undefined;
+  return targetsOf(action)[0];
 }
 
 /** What the policy knows about where an action lands: the observed element's text and kind. */
 export function contextFor(action: Action, elements: readonly ScreenElement[]): ActionContext {
   const target = targetOf(action);
+  // The policy reads a described target's words as it reads an element's text ("the Delete button").
+  if (target?.kind === "described") return { targetText: target.description };
   if (target?.kind !== "element") return {};
   const element = elements.find((e) => e.id === target.elementId);
   if (!element) return {};
@@ -519,7 +587,12 @@ export function contextFor(action: Action, elements: readonly ScreenElement[]): 
 }
 
 /** Where a step's target lies on a screenshot, in that screenshot's pixels (for the highlight). */
-function targetBoxOn(action: Action, elements: readonly ScreenElement[], capture: Capture): ScreenBox | undefined {
+function targetBoxOn(
+  action: Action,
+  elements: readonly ScreenElement[],
+  capture: Capture,
+  describedPoints: ReadonlyMap<string, { x: number; y: number }> = new Map(),
+): ScreenBox | undefined {
   const { bounds } = capture.display;
   const sx = capture.width / (bounds.width || capture.width);
   const sy = capture.height / (bounds.height || capture.height);
@@ -528,16 +601,29 @@ function targetBoxOn(action: Action, elements: readonly ScreenElement[], capture
   if (target?.kind === "element") {
     box = elements.find((e) => e.id === target.elementId)?.box;
   } else if (target?.kind === "point" && target.space === "desktop_px") {
-    box = { x: target.x - 12, y: target.y - 12, width: 24, height: 24 };
+    box = pointBox(target);
+  } else if (target?.kind === "described") {
+    const grounded = describedPoints.get(target.description);
+    if (grounded) box = pointBox(grounded);
   }
   return (
     box && { x: (box.x - bounds.x) * sx, y: (box.y - bounds.y) * sy, width: box.width * sx, height: box.height * sy }
   );
 }
 
-function withTargetBox(step: RunStep, elements: readonly ScreenElement[], capture: Capture): RunStep {
+/** A point's highlight: a small square around it, in desktop pixels. */
+function pointBox(p: { x: number; y: number }): ScreenBox {
+  return { x: p.x - 12, y: p.y - 12, width: 24, height: 24 };
+}
+
+function withTargetBox(
+  step: RunStep,
+  elements: readonly ScreenElement[],
+  capture: Capture,
+  describedPoints: ReadonlyMap<string, { x: number; y: number }>,
+): RunStep {
   const { targetBox: _old, ...rest } = step;
-  const targetBox = targetBoxOn(step.action, elements, capture);
+  const targetBox = targetBoxOn(step.action, elements, capture, describedPoints);
   return targetBox ? { ...rest, targetBox } : rest;
 }
 
@@ -546,10 +632,14 @@ export function planSteps(
   plan: Plan,
   elements: readonly ScreenElement[],
   capture: Capture,
-  { round = 1, firstIndex = 0 }: { round?: number; firstIndex?: number } = {},
+  {
+    round = 1,
+    firstIndex = 0,
+    describedPoints,
+  }: { round?: number; firstIndex?: number; describedPoints?: ReadonlyMap<string, { x: number; y: number }> } = {},
 ): RunStep[] {
   return plan.steps.map((step, i) => {
-    const targetBox = targetBoxOn(step.action, elements, capture);
+    const targetBox = targetBoxOn(step.action, elements, capture, describedPoints);
     const risk = assessRisk(
       { ...step.action, ...withDescription(step.action, step.description) } as Action,
       contextFor(step.action, elements),

@@ -98,6 +98,8 @@ export class HostClient extends TypedEvents<ClientEvents> {
   private closed = false;
   /** Connections to a host on this machine that reads raw pixels. */
   private readonly rawSockets = new WeakSet<WebSocket>();
+  /** Connections whose host announced POINT_CAPABILITY (its profile has a vlm). */
+  private readonly pointSockets = new WeakSet<WebSocket>();
 
   constructor(private readonly options: HostClientOptions) {
     super();
@@ -163,6 +165,11 @@ export class HostClient extends TypedEvents<ClientEvents> {
     const reply = await abortable(this.withRetry(attempt), signal);
     if (reply.type !== "point_result") throw new HostError("invalid_reply", `expected point_result, got ${reply.type}`);
     return reply;
+  }
+
+  /** Whether the host (connecting first) announced that its vlm can `point`. */
+  async canPoint(): Promise<boolean> {
+    return this.pointSockets.has(await this.connection());
   }
 
   /** Whether observeCapture would send these pixels raw (connecting first): a loopback host that reads them. */
@@ -404,6 +411,7 @@ export class HostClient extends TypedEvents<ClientEvents> {
       );
       if (hello.type !== "hello_ok") throw new HostError("invalid_reply", `expected hello_ok, got ${hello.type}`);
       if (local && hello.capabilities.includes(RAW_IMAGE_CAPABILITY)) this.rawSockets.add(socket);
+      if (hello.capabilities.includes(POINT_CAPABILITY)) this.pointSockets.add(socket);
       this.socket = socket;
       this.emit("connected", { host: hello.host });
       return socket;

@@ -28,6 +28,7 @@ const round = (n: number) => Math.round(n);
 
 export function targetLabel(target: Target): string {
   if (target.kind === "element") return `element #${target.elementId}`;
+  if (target.kind === "described") return quoteText(target.description, 80);
   const unit = target.space === "desktop_pt" ? " pt" : "";
   return `point (${round(target.x)}, ${round(target.y)}${unit})`;
 }
@@ -103,6 +104,9 @@ export function describeTarget(action: Action, elements: readonly ScreenElement[
   if (!target) return undefined;
   // The action's own words already give the point; repeating it says nothing new.
   if (target.kind === "point") return undefined;
+  // Not in the element list: the highlighted point is where the VLM found it on the screenshot.
+  if (target.kind === "described")
+    return `${quoteText(target.description, 60)} (found by the VLM; check the highlight)`;
   const element = elements.find((e) => e.id === target.elementId);
   if (!element) return `element #${target.elementId} (not on the last screen)`;
   const kind = element.kind === "text" ? "text" : element.kind.replace(/_/g, " ");
