@@ -57,6 +57,7 @@ from sightline_host.ocr import OcrEngine
 from sightline_host.ocr.accuracy import score_lines
 from sightline_host.ocr.geometry import axis_aligned
 from sightline_host.ocr.pipeline import OcrOptions
+from sightline_host.ocr.rec_batches import Bucketing
 from sightline_host.protocol.types import TextLine
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Detection, Detector, DetectorOptions
@@ -411,9 +412,23 @@ def variant_engines(cuda: bool, device: str) -> list[tuple[str, OcrEngine | None
         ("ONNX Runtime CPU, default", OcrEngine(2000, cpu)),
     ]
     if cuda:
+        # The GPU's shapes before: widths every 160 px, batches padded to 1/4/16/64 crops (each shape is one CUDA
+        # graph; the default now has widths every 64 px and batches in powers of two).
+        coarse = Bucketing(
+            widths=(320, 480, 640, 800, 960, 1280, 1600, 1920, 2560, 3200, 4000),
+            batch_sizes=(1, 4, 16, 64),
+            max_pixels=64 * 640,
+        )
+
+        def gpu(squeeze: float, bucketing: Bucketing | None = None, fp16: bool = True) -> OcrEngine:
+            return OcrEngine(2000, "torch", device, OcrOptions(squeeze=squeeze, bucketing=bucketing), rec_fp16=fp16)
+
         variants += [
-            ("PyTorch GPU, recognizer fp32 (default)", OcrEngine(2000, "torch", device)),
-            ("PyTorch GPU, recognizer fp16", OcrEngine(2000, "torch", device, rec_fp16=True)),
+            ("PyTorch GPU, fp32, coarse shapes", gpu(1.0, coarse, fp16=False)),
+            ("PyTorch GPU, fp16, coarse shapes", gpu(1.0, coarse)),
+            ("PyTorch GPU, fp16, coarse shapes, squeeze 0.85", gpu(0.85, coarse)),
+            ("PyTorch GPU, fp16, fine shapes", gpu(1.0)),
+            ("PyTorch GPU, default (fp16, fine shapes, squeeze 0.85)", OcrEngine(2000, "torch", device)),
         ]
     return variants
 

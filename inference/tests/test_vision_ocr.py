@@ -3,7 +3,7 @@
 import pytest
 
 from sightline_host.ocr import OcrEngine
-from sightline_host.ocr.engine import CPU_SQUEEZE
+from sightline_host.ocr.engine import SQUEEZE
 
 
 def test_the_input_cap_comes_from_the_argument_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,4 +21,4 @@ def test_the_input_cap_comes_from_the_argument_then_the_environment(monkeypatch:
 def test_the_engine_hands_its_cap_to_the_pipeline_and_narrows_crops_on_the_cpu() -> None:
     engine = OcrEngine(max_side=4096, backend="onnxruntime")
     pipeline = engine.load()
-    assert pipeline.options.max_side == 4096 and pipeline.options.squeeze == CPU_SQUEEZE
+    assert pipeline.options.max_side == 4096 and pipeline.options.squeeze == SQUEEZE

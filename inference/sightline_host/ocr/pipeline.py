@@ -11,7 +11,7 @@ from sightline_host.ocr.ctc import CtcDecoder
 from sightline_host.ocr.db_postprocess import DbParams, boxes_from_map, keep_on_frame
 from sightline_host.ocr.geometry import MAX_SIDE, Quad, crop_quad, reading_order
 from sightline_host.ocr.models import OcrModels
-from sightline_host.ocr.rec_batches import fill_batch, plan_batches, scaled_width
+from sightline_host.ocr.rec_batches import Bucketing, fill_batch, plan_batches, scaled_width
 
 DET_MIN_SIDE = 736  # PP-OCR scales a small image up until its short side is this long
 DET_STRIDE = 32
@@ -29,6 +29,8 @@ class OcrOptions:
     squeeze: float = 1.0
     min_score: float = 0.5
     db: DbParams = field(default_factory=DbParams)
+    #: The recognizer's batch shapes; None: the backend's own (few shapes on a GPU, many on a CPU).
+    bucketing: Bucketing | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class OcrPipeline:
     def recognize(self, crops: list[NDArray[np.uint8]]) -> list[tuple[str, float]]:
         widths = [scaled_width(c.shape[0], c.shape[1], self.options.squeeze) for c in crops]
         read: list[tuple[str, float]] = [("", 0.0)] * len(crops)
-        batches = plan_batches(widths, self.models.bucketing)
+        batches = plan_batches(widths, self.options.bucketing or self.models.bucketing)
         self.times.crops, self.times.batches = len(crops), len(batches)
         self.times.shapes = [f"{b.size}x{b.width}" for b in batches]
         for batch in batches:
