@@ -50,9 +50,7 @@ def bundled_models() -> ModelFiles:
 
 
 def _torch_cuda() -> bool:
-    if importlib.util.find_spec("torch") is None:
-        return False
-    from sightline_host.vision.torch_backend import cuda_usable  # noqa: PLC0415 - imports PyTorch
+    from sightline_host.vision.torch_backend import cuda_usable  # noqa: PLC0415 - may import PyTorch
 
     return cuda_usable()
 

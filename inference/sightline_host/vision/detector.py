@@ -9,7 +9,6 @@
 installed and sees a CUDA GPU, else ONNX Runtime on the CPU.
 """
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +83,7 @@ def choose_backend(requested: str, ort_available: list[str], model_path: Path) -
     if "TensorrtExecutionProvider" in ort_available or "CUDAExecutionProvider" in ort_available:
         return "onnxruntime"
     # Imports PyTorch (seconds) only where it is installed.
-    if importlib.util.find_spec("torch") is not None and cuda_usable():
+    if cuda_usable():
         return "torch"
     return "onnxruntime"
 

@@ -105,7 +105,7 @@ def build(
     model = export_onnx(weights, out_dir, vocabulary=vocabulary, torchscript=torchscript)
     report = [f"exported {model} and {vocabulary_path(model)}"]
     report.append(f"ONNX Runtime runs it: {', '.join(check_model(model, 'onnxruntime'))}")
-    if importlib.util.find_spec("torch") is not None and cuda_usable():
+    if cuda_usable():
         report.append(f"PyTorch runs it: {', '.join(check_model(model, 'torch'))}")
     else:
         report.append("PyTorch check skipped: PyTorch sees no CUDA GPU here")

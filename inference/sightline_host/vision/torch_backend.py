@@ -11,6 +11,7 @@ PyTorch is imported here only, and only when this path is chosen: the host does 
 import importlib
 import importlib.util
 import json
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,9 +44,17 @@ def _torch() -> Any:
         ) from error
 
 
+def _no_gpu_device_node() -> bool:
+    """True where Linux shows no NVIDIA (or AMD ROCm) device at all: then there is no GPU for PyTorch either, and
+    asking it would import PyTorch (seconds, hundreds of MB) into a CPU-only host for nothing."""
+    return sys.platform == "linux" and not (Path("/dev/nvidiactl").exists() or Path("/dev/kfd").exists())
+
+
 def cuda_usable() -> bool:
-    """A CUDA device PyTorch can use (imports PyTorch: call only when PyTorch is installed and wanted)."""
-    return bool(torch_installed() and _torch().cuda.is_available())
+    """A CUDA device PyTorch can use. Imports PyTorch only where it is installed and a GPU device may exist."""
+    if not torch_installed() or _no_gpu_device_node():
+        return False
+    return bool(_torch().cuda.is_available())
 
 
 @dataclass(frozen=True)
