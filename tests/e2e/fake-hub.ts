@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { type HeadlessApp, startHeadlessApp } from "./headless-app";
 
 /** A local fake of the Hugging Face hub (inference/tests/fake_hub_server.py) and the catalog folder it wrote. */
 export type FakeHub = { endpoint: string; modelId: string; process: ChildProcess; stop(): void };
@@ -32,4 +36,25 @@ export async function startFakeHub(
       child.kill("SIGTERM");
     },
   };
+}
+
+/**
+ * A fake hub with its catalog, and the headless app whose host uses both: the catalog, a store and settings of
+ * its own in a fresh folder, downloads from the fake hub, online whatever the environment says.
+ */
+export async function startAppWithFakeHub(
+  options: Parameters<typeof startFakeHub>[1] = {},
+): Promise<{ hub: FakeHub; app: HeadlessApp }> {
+  const dir = mkdtempSync(join(tmpdir(), "sightline-hub-e2e-"));
+  const hub = await startFakeHub(join(dir, "catalog"), options);
+  const app = await startHeadlessApp({
+    SIGHTLINE_CONFIG_DIR: join(dir, "config"),
+    SIGHTLINE_CATALOG_DIR: join(dir, "catalog"),
+    SIGHTLINE_MODELS_DIR: join(dir, "store"),
+    HF_ENDPOINT: hub.endpoint,
+    HF_TOKEN: "hf_e2e_test_token",
+    SIGHTLINE_OFFLINE: "",
+    HF_HUB_OFFLINE: "",
+  });
+  return { hub, app };
 }

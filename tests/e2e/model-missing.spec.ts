@@ -1,9 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { type FakeHub, startFakeHub } from "./fake-hub";
-import { type HeadlessApp, startHeadlessApp } from "./headless-app";
+import { type FakeHub, startAppWithFakeHub } from "./fake-hub";
+import type { HeadlessApp } from "./headless-app";
 import { collectPageErrors, openOverlay, shoot } from "./renderer-helpers";
 
 /**
@@ -20,17 +17,7 @@ let page: Page;
 let pageErrors: string[];
 
 test.beforeAll(async ({ browser }) => {
-  const dir = mkdtempSync(join(tmpdir(), "sightline-missing-e2e-"));
-  hub = await startFakeHub(join(dir, "catalog"), { planner: true });
-  app = await startHeadlessApp({
-    SIGHTLINE_CONFIG_DIR: join(dir, "config"),
-    SIGHTLINE_CATALOG_DIR: join(dir, "catalog"),
-    SIGHTLINE_MODELS_DIR: join(dir, "store"),
-    HF_ENDPOINT: hub.endpoint,
-    HF_TOKEN: "hf_e2e_test_token",
-    SIGHTLINE_OFFLINE: "",
-    HF_HUB_OFFLINE: "",
-  });
+  ({ hub, app } = await startAppWithFakeHub({ planner: true }));
   page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   pageErrors = collectPageErrors(page);
   await openOverlay(page, app.url);

@@ -1,9 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect, type Locator, type Page, test } from "@playwright/test";
-import { type FakeHub, startFakeHub } from "./fake-hub";
-import { type HeadlessApp, startHeadlessApp } from "./headless-app";
+import { type FakeHub, startAppWithFakeHub } from "./fake-hub";
+import type { HeadlessApp } from "./headless-app";
 import { collectPageErrors, openOverlay, shoot } from "./renderer-helpers";
 
 /**
@@ -32,17 +29,7 @@ async function barValue(bar: Locator): Promise<number | undefined> {
 }
 
 test.beforeAll(async ({ browser }) => {
-  const dir = mkdtempSync(join(tmpdir(), "sightline-models-e2e-"));
-  hub = await startFakeHub(join(dir, "catalog"), { sizeBytes: 24 * MIB, rateBytesPerS: 8 * MIB });
-  app = await startHeadlessApp({
-    SIGHTLINE_CONFIG_DIR: join(dir, "config"),
-    SIGHTLINE_CATALOG_DIR: join(dir, "catalog"),
-    SIGHTLINE_MODELS_DIR: join(dir, "store"),
-    HF_ENDPOINT: hub.endpoint,
-    HF_TOKEN: "hf_e2e_test_token",
-    SIGHTLINE_OFFLINE: "",
-    HF_HUB_OFFLINE: "",
-  });
+  ({ hub, app } = await startAppWithFakeHub({ sizeBytes: 24 * MIB, rateBytesPerS: 8 * MIB }));
   page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
   pageErrors = collectPageErrors(page);
   await openOverlay(page, app.url);
