@@ -5,7 +5,7 @@
  * drawn where the step acted.
  */
 import type { ScreenBox } from "../../src-shared/bridge-api";
-import type { Capture } from "../capture/capture";
+import { type Capture, toCapture } from "../capture/capture";
 import { blurRegion, cropImage, decodePng, drawRing, encodePng, type RgbaImage } from "./png-image";
 
 type Point = { x: number; y: number };
@@ -43,20 +43,12 @@ export function cropFrame(capture: Capture, window: CropWindow): { image: RgbaIm
   const raw = capture.pixels ?? { format: "rgba" as const, ...decodePng(capture.png) };
   const cropped = cropImage({ width: raw.width, height: raw.height, data: raw.data }, window.pixels);
   const image = raw.format === "bgra" ? swapRedBlue(cropped) : cropped;
-  // Not `...capture`: the frame's raw pixels would come along, and a host on this machine is sent those, not
-  // the PNG, so it would read the whole frame as if it were the crop (a click named an element it was not on).
-  return {
-    image,
-    capture: {
-      display: { ...capture.display, bounds: window.rect },
-      png: encodePng(image),
-      width: image.width,
-      height: image.height,
-      capturedAt: capture.capturedAt,
-      backend: capture.backend,
-      pixels: { format: "rgba", width: image.width, height: image.height, data: image.data },
-    },
-  };
+  // A capture of its own (not `...capture`, whose raw pixels are the whole frame's: a host on this machine is
+  // sent those, so it read the whole frame as if it were the crop); its PNG is made only if something reads it.
+  const pixels = { format: "rgba" as const, width: image.width, height: image.height, data: image.data };
+  const frame = { width: image.width, height: image.height, pixels, png: () => encodePng(image) };
+  const display = { ...capture.display, bounds: window.rect };
+  return { image, capture: toCapture(display, frame, capture.backend, capture.capturedAt) };
 }
 
 /** Desktop pixels → the window image's pixels. */
