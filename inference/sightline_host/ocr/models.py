@@ -66,7 +66,16 @@ def _dictionary(metadata: dict[str, str], path: Path) -> str:
 
 
 class OrtModels:
-    def __init__(self, files: ModelFiles, threads: int | None = None) -> None:
+    """Both networks on ONNX Runtime's CPU provider. `graphs` names what `files` are, for the description.
+
+    `spinning=False` (default) stops the pool's idle threads from busy-waiting for the next node: the OCR shares the
+    cores with the UI detector, which runs beside it, and with the desktop. On a 2-core VM busy with other work,
+    spinning made the OCR cost 1.3-1.5x the CPU time and wall time (bench/results/observe-ocr-vm.json); with both
+    cores free it gained nothing."""
+
+    def __init__(
+        self, files: ModelFiles, threads: int | None = None, spinning: bool = False, graphs: str = "bundled graphs"
+    ) -> None:
         from sightline_host.vision._ort import ort  # noqa: PLC0415 - ONNX Runtime takes seconds to import
 
         runtime = ort()
@@ -75,12 +84,14 @@ class OrtModels:
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         self._det = runtime.InferenceSession(str(files.det), options, providers=providers)
         self._rec = runtime.InferenceSession(str(files.rec), options, providers=providers)
         self.dictionary = _dictionary(self._rec.get_modelmeta().custom_metadata_map, files.rec)
         self.bucketing = CPU_BUCKETING
-        self.description = f"ONNX Runtime {runtime.__version__}, CPU"
+        self.description = f"ONNX Runtime {runtime.__version__}, CPU, {graphs}" + ("" if spinning else ", no spinning")
 
     def det(self, bgr: NDArray[np.uint8]) -> NDArray[np.float32]:
         x = (bgr.astype(np.float32).transpose(2, 0, 1)[None] / 127.5 - 1.0).astype(np.float32)

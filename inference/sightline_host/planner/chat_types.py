@@ -76,6 +76,16 @@ class EngineError(Exception):
         self.param = param
 
 
+def check_fits(prompt_tokens: int, max_tokens: int, context: int) -> None:
+    """The error clients parse (the agent re-plans with fewer elements) when prompt and answer overflow the context."""
+    if prompt_tokens + max_tokens > context:
+        raise EngineError(
+            "context_length_exceeded",
+            f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceeds "
+            f"the model's context of {context} tokens",
+        )
+
+
 class ChatEngine(Protocol):
     model_id: str
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,8 +17,10 @@ from llama_cpp import llama_types
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llguidance.llamacpp import lltokenizer_from_vocab
 
-from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage
+from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage, check_fits
+from sightline_host.planner.cpu_threads import default_threads
 from sightline_host.planner.json_constraint import JsonSchemaConstraint
+from sightline_host.planner.stop_strings import visible
 
 
 class LlamaCppEngine:
@@ -43,7 +44,7 @@ class LlamaCppEngine:
         self.model_id = model_id
         self._repeat_penalty = repeat_penalty
         self._llama = llama_cpp.Llama(
-            model_path=str(path), n_ctx=context, n_threads=threads or _default_threads(), verbose=False
+            model_path=str(path), n_ctx=context, n_threads=threads or default_threads(), verbose=False
         )
         self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
         template = self._llama.metadata.get("tokenizer.chat_template")
@@ -88,12 +89,7 @@ class LlamaCppEngine:
     def _stream_locked(self, request: ChatRequest, usage: Usage, cancelled: Callable[[], bool]) -> Iterator[ChatDelta]:
         tokens = self.prompt_tokens(request)
         usage.prompt_tokens = len(tokens)
-        if len(tokens) + request.max_tokens > self.context:
-            raise EngineError(
-                "context_length_exceeded",
-                f"the prompt ({len(tokens)} tokens) plus max_tokens ({request.max_tokens}) exceeds "
-                f"the model's context of {self.context} tokens",
-            )
+        check_fits(len(tokens), request.max_tokens, self.context)
         usage.cached_prompt_tokens = _common_prefix(self._llama.input_ids[: self._llama.n_tokens].tolist(), tokens)
         constraint = (
             JsonSchemaConstraint(self._constraint_tokenizer(), request.json_schema) if request.json_schema else None
@@ -105,7 +101,7 @@ class LlamaCppEngine:
         if request.seed is not None:
             self._llama.set_seed(request.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = ""
+        text = sent = ""
         finish: FinishReason = "length"
         generated = self._llama.generate(
             tokens,
@@ -122,30 +118,22 @@ class LlamaCppEngine:
             usage.completion_tokens += 1
             if constraint:
                 constraint.advance(token)
-            piece = decoder.decode(self._llama.detokenize([token]))
-            text += piece
-            stop_at = _first_stop(text, request.stop)
-            if stop_at is not None:
-                cut = len(text) - stop_at
-                if cut < len(piece):
-                    yield ChatDelta(piece[: len(piece) - cut])
-                finish = "stop"
-                break
-            if piece:
-                yield ChatDelta(piece)
+            text += decoder.decode(self._llama.detokenize([token]))
+            shown, stopped = visible(text, request.stop)
+            if shown[len(sent) :]:
+                yield ChatDelta(shown[len(sent) :])
+                sent = shown
+            if stopped:
+                yield ChatDelta("", "stop")
+                return
             if constraint and constraint.finished:
                 finish = "stop"
                 break
             if usage.completion_tokens >= request.max_tokens:
                 break
+        if text[len(sent) :]:  # the tail held back in case it began a stop string
+            yield ChatDelta(text[len(sent) :])
         yield ChatDelta("", finish)
-
-
-def _default_threads() -> int:
-    # llama.cpp's threads wait for each other at every layer; one more thread than there are free
-    # cores stalls them all (seen here: a 300-token prefill took 14 s instead of 1 s with another
-    # process busy on one of two cores). Half the logical cores is llama.cpp's own default.
-    return max(1, (os.cpu_count() or 2) // 2)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -155,8 +143,3 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-def _first_stop(text: str, stops: list[str]) -> int | None:
-    found = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return min(found) if found else None

@@ -50,17 +50,19 @@ def _llamacpp_factory(model: ServedModel, path: Path) -> ChatEngine:
 
 
 def _builtin_factory(model: ServedModel, path: Path) -> ChatEngine:
-    # "builtin" is the host's own PyTorch path; for the vlm role that is transformers (Molmo or any
-    # image-text-to-text model). The built-in planner engine (engine/) is not behind the endpoint yet.
-    if model.role != "vlm":
-        raise EngineError(
-            "model_unavailable", f"{model.id} needs the builtin engine, which this host cannot run as a planner", 503
-        )
-    from sightline_host.vlm.loading import load_vlm  # noqa: PLC0415  (PyTorch is an optional dependency)
-
+    # "builtin" is the host's own PyTorch path: the engine of engine/ for a planner, transformers for a VLM
+    # (Molmo or any image-text-to-text model). Both import PyTorch, an optional dependency, only here.
     device = model.assignment.device or model.manifest.runtime.device
-    folder = path if path.is_dir() else path.parent
-    return load_vlm(model.id, folder, model.manifest.runtime.args or {}, device, model.context)
+    args = model.manifest.runtime.args or {}
+    if model.role == "vlm":
+        from sightline_host.vlm.loading import load_vlm  # noqa: PLC0415
+
+        folder = path if path.is_dir() else path.parent
+        return load_vlm(model.id, folder, args, device, model.context)
+    from sightline_host.planner.builtin_loading import load_builtin_planner  # noqa: PLC0415
+
+    parallel = model.assignment.parallel
+    return load_builtin_planner(model.id, path, args, device, model.context, parallel.tensor if parallel else 1)
 
 
 FACTORIES: dict[str, EngineFactory] = {"llama.cpp": _llamacpp_factory, "builtin": _builtin_factory}
@@ -197,11 +199,17 @@ class ChatModels:
             if not _OOM_TEXT.search(str(error)):
                 raise
             raise _out_of_memory(model, error) from error
-        self._account(model)
+        self._account(model, engine)
         return engine
 
-    def _account(self, model: ServedModel) -> None:
-        # In-process engines here run on the CPU; an external engine's memory is on the GPUs the plan gave it.
+    def _account(self, model: ServedModel, engine: ChatEngine) -> None:
+        # An engine that knows what it holds says so (the built-in planner: weights, KV and prefix cache, on its
+        # device); other in-process engines run on the CPU; an external one is on the GPUs the plan gave it.
+        memory = getattr(engine, "memory", None)
+        if callable(memory):
+            for device, held in memory().items():
+                ACCOUNTING.register(model.role, model.id, device, int(held))
+            return
         weights = sum(f.size_bytes or 0 for f in model.manifest.files)
         process = self._processes.get(model.id)
         gpus = process.spec.env.get("CUDA_VISIBLE_DEVICES", "") if process else ""

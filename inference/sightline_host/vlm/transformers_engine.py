@@ -14,6 +14,7 @@ from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage
+from sightline_host.planner.stop_strings import visible
 from sightline_host.vlm.backends import Sampling, VlmBackend
 from sightline_host.vlm.grammar_constraint import GrammarConstraint, grammar_for
 
@@ -113,7 +114,7 @@ class TransformersVlmEngine:
         self, items: queue.Queue[_Item], request: ChatRequest, usage: Usage, stop: threading.Event
     ) -> Iterator[ChatDelta]:
         tokens: list[int] = []
-        text = ""
+        decoded = sent = ""
         finish: FinishReason = "length"
         while (item := items.get()) is not None:
             if isinstance(item, EngineError):
@@ -127,20 +128,17 @@ class TransformersVlmEngine:
                 continue
             tokens.append(item)
             usage.completion_tokens += 1
-            decoded = self._backend.tokenizer.decode(tokens, skip_special_tokens=True)
+            # Decoding the whole answer each time keeps multi-token characters and merged spaces right.
+            decoded = str(self._backend.tokenizer.decode(tokens, skip_special_tokens=True))
             if decoded.endswith("\ufffd"):
                 continue  # half of a multi-byte character: wait for the rest
-            cut = _first_stop(decoded, request.stop)
-            if cut is not None:
-                decoded, finish = decoded[:cut], "stop"
+            shown, stopped = visible(decoded, request.stop)
+            if shown[len(sent) :]:
+                yield ChatDelta(shown[len(sent) :])
+                sent = shown
+            if stopped:
+                finish = "stop"
                 stop.set()
-            # Decoding the whole answer each time keeps multi-token characters and merged spaces right.
-            piece, text = decoded[len(text) :], max(text, decoded, key=len)
-            if piece:
-                yield ChatDelta(piece)
+        if not stop.is_set() and decoded[len(sent) :]:  # the tail held back in case it began a stop string
+            yield ChatDelta(decoded[len(sent) :])
         yield ChatDelta("", finish)
-
-
-def _first_stop(text: str, stops: list[str]) -> int | None:
-    found = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return min(found) if found else None
