@@ -259,10 +259,8 @@ def run(tokenizer: Path, quants: list[str], repeats: int, context: int) -> dict[
             for mode, instruction in (("cold", None), ("next turn, same screen", "open the file menu")):
                 samples = []
                 for _ in range(repeats):
-                    if mode == "cold":
-                        forget(engine)
-                    else:
-                        forget(engine)
+                    forget(engine)
+                    if instruction is not None:
                         timed_answer(engine, chat_request(body))  # turn 1 fills the cache
                     samples.append(timed_answer(engine, chat_request(body, instruction)))
                 row = summarise(quant, mode, load_s, samples)

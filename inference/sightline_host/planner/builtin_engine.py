@@ -19,7 +19,7 @@ import torch
 
 from sightline_host.engine.token_loop import TokenLoop, mask_words
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage, check_fits
-from sightline_host.planner.stop_strings import visible
+from sightline_host.planner.stop_strings import SentText
 from sightline_host.vlm.grammar_constraint import grammar_for
 
 if TYPE_CHECKING:
@@ -112,7 +112,8 @@ class BuiltinPlannerEngine:
         generator: torch.Generator | None,
     ) -> Iterator[ChatDelta]:
         answer: list[int] = []
-        decoded = sent = ""
+        decoded = ""
+        sent = SentText(request.stop)
         finish: FinishReason = "length"
         while usage.completion_tokens < request.max_tokens:
             if cancelled():
@@ -134,16 +135,15 @@ class BuiltinPlannerEngine:
             decoded = str(self._tokenizer.decode(answer, skip_special_tokens=True))
             if decoded.endswith("\ufffd") and not done:
                 continue  # half of a multi-byte character: wait for the rest
-            shown, stopped = visible(decoded, request.stop)
-            if shown[len(sent) :]:
-                yield ChatDelta(shown[len(sent) :])
-                sent = shown
-            if stopped:
+            piece = sent.advance(decoded)
+            if piece:
+                yield ChatDelta(piece)
+            if sent.stopped:
                 yield ChatDelta("", "stop")
                 return
             if done:
                 finish = "stop"
                 break
-        if decoded[len(sent) :]:  # the tail held back in case it began a stop string
-            yield ChatDelta(decoded[len(sent) :])
+        if tail := sent.rest(decoded):
+            yield ChatDelta(tail)
         yield ChatDelta("", finish)

@@ -20,7 +20,7 @@ from llguidance.llamacpp import lltokenizer_from_vocab
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage, check_fits
 from sightline_host.planner.cpu_threads import default_threads
 from sightline_host.planner.json_constraint import JsonSchemaConstraint
-from sightline_host.planner.stop_strings import visible
+from sightline_host.planner.stop_strings import SentText
 
 
 class LlamaCppEngine:
@@ -101,7 +101,8 @@ class LlamaCppEngine:
         if request.seed is not None:
             self._llama.set_seed(request.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = sent = ""
+        text = ""
+        sent = SentText(request.stop)
         finish: FinishReason = "length"
         generated = self._llama.generate(
             tokens,
@@ -119,11 +120,10 @@ class LlamaCppEngine:
             if constraint:
                 constraint.advance(token)
             text += decoder.decode(self._llama.detokenize([token]))
-            shown, stopped = visible(text, request.stop)
-            if shown[len(sent) :]:
-                yield ChatDelta(shown[len(sent) :])
-                sent = shown
-            if stopped:
+            piece = sent.advance(text)
+            if piece:
+                yield ChatDelta(piece)
+            if sent.stopped:
                 yield ChatDelta("", "stop")
                 return
             if constraint and constraint.finished:
@@ -131,8 +131,8 @@ class LlamaCppEngine:
                 break
             if usage.completion_tokens >= request.max_tokens:
                 break
-        if text[len(sent) :]:  # the tail held back in case it began a stop string
-            yield ChatDelta(text[len(sent) :])
+        if tail := sent.rest(text):
+            yield ChatDelta(tail)
         yield ChatDelta("", finish)
 
 

@@ -19,3 +19,23 @@ def visible(text: str, stops: list[str]) -> tuple[str, bool]:
                 held = size
                 break
     return text[: len(text) - held], False
+
+
+class SentText:
+    """What of a growing answer has been sent: each engine feeds it the whole answer so far and streams the rest."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self._stops = stops
+        self.sent = ""
+        self.stopped = False  # a stop string ended the answer: nothing after it is ever sent
+
+    def advance(self, answer: str) -> str:
+        """The new text that may be sent now ("" if none)."""
+        shown, self.stopped = visible(answer, self._stops)
+        piece = shown[len(self.sent) :]
+        self.sent = shown if piece else self.sent
+        return piece
+
+    def rest(self, answer: str) -> str:
+        """At the end of the answer: the tail held back in case it began a stop string."""
+        return "" if self.stopped else answer[len(self.sent) :]

@@ -14,7 +14,7 @@ from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage
-from sightline_host.planner.stop_strings import visible
+from sightline_host.planner.stop_strings import SentText
 from sightline_host.vlm.backends import Sampling, VlmBackend
 from sightline_host.vlm.grammar_constraint import GrammarConstraint, grammar_for
 
@@ -114,7 +114,8 @@ class TransformersVlmEngine:
         self, items: queue.Queue[_Item], request: ChatRequest, usage: Usage, stop: threading.Event
     ) -> Iterator[ChatDelta]:
         tokens: list[int] = []
-        decoded = sent = ""
+        decoded = ""
+        sent = SentText(request.stop)
         finish: FinishReason = "length"
         while (item := items.get()) is not None:
             if isinstance(item, EngineError):
@@ -132,13 +133,12 @@ class TransformersVlmEngine:
             decoded = str(self._backend.tokenizer.decode(tokens, skip_special_tokens=True))
             if decoded.endswith("\ufffd"):
                 continue  # half of a multi-byte character: wait for the rest
-            shown, stopped = visible(decoded, request.stop)
-            if shown[len(sent) :]:
-                yield ChatDelta(shown[len(sent) :])
-                sent = shown
-            if stopped:
+            piece = sent.advance(decoded)
+            if piece:
+                yield ChatDelta(piece)
+            if sent.stopped:
                 finish = "stop"
                 stop.set()
-        if not stop.is_set() and decoded[len(sent) :]:  # the tail held back in case it began a stop string
-            yield ChatDelta(decoded[len(sent) :])
+        if tail := sent.rest(decoded):
+            yield ChatDelta(tail)
         yield ChatDelta("", finish)
