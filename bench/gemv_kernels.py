@@ -5,8 +5,13 @@ a decode step where every layer's weights arrive cold, in one CUDA graph of 60 c
 both plainly and chained by programmatic dependent launch ("pdl", as the engine's decode step runs them), with the
 fusions the engine uses (RMSNorm prologue, residual add, SiLU-gated output).
 
+With STEP=1 it also times the whole INT4 decode step of a random-weight Llama-3-8B (CUDA graph, context 160, with
+and without PDL) and, from a profile of the graph, each kernel's share: the time from the previous kernel's end to
+its own (under PDL kernels start early and overlap, so their own durations overcount).
+
 Run on the GPU machine: PYTHONPATH=inference python3 bench/gemv_kernels.py
-Knobs: SHAPES=qkv,o,... (default: all), PLANES=1 adds the INT4 "planes" kernel.
+Knobs: SHAPES=qkv,o,... (default: all; SHAPES=none for the step alone), PLANES=1 adds the INT4 "planes" kernel,
+STEP=1.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from sightline_host.engine.llama import rel_error
+from sightline_host.engine.llama import LlamaShape, build_decoder, random_weights, rel_error
 from sightline_host.engine.triton_gemv import PackedInt4, gemv, pack_int4, tuning_report
 
 # name: (rows N of the weight, K, the engine's fusion)
@@ -111,6 +116,71 @@ def tinygemm(
         nbytes,
         deq,
     )
+
+
+def decode_step(bandwidth: float) -> dict[str, Any]:
+    """The INT4 decode step in a CUDA graph: microseconds with and without PDL, tokens/s against the bound, and
+    each kernel's share (mean over the layers) from a profile of the PDL graph."""
+    from torch.profiler import ProfilerActivity, profile  # noqa: PLC0415
+
+    shape, context = LlamaShape.llama3_8b(), 160
+    decoder = build_decoder(shape, random_weights(shape, 0), max_seq=4096, quantize="int4")
+    decoder.k_cache.normal_(0.0, 1.0)
+    decoder.v_cache.normal_(0.0, 1.0)
+    decoder.token.fill_(1234)
+    decoder.position.fill_(context)
+    bound_bytes = decoder.weight_bytes() + decoder.kv_bytes_per_position() * context
+    result: dict[str, Any] = {"context": context, "bound_bytes": bound_bytes}
+    for pdl in (False, True):
+        decoder.pdl = pdl
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):  # compile and tune outside the graph
+            decoder.step()
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            decoder.step()
+        graph.replay()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(5):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(30):
+                graph.replay()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1000 / 30)
+        seconds = sorted(times)[len(times) // 2]
+        name = "pdl" if pdl else "plain"
+        result[f"us_{name}"] = round(seconds * 1e6, 1)
+        result[f"tokens_per_s_{name}"] = round(1 / seconds, 1)
+        result[f"fraction_of_bound_{name}"] = round(bound_bytes / bandwidth / seconds, 3)
+        print(f"INT4 decode step ({name}): {seconds * 1e6:.0f} us, {1 / seconds:.1f} tok/s, "
+              f"{bound_bytes / bandwidth / seconds:.1%} of the bound", flush=True)  # fmt: skip
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(3):
+            graph.replay()
+        torch.cuda.synchronize()
+    kernels = sorted(
+        (e for e in prof.events() if e.device_type.name == "CUDA" and "mem" not in e.name.lower()),
+        key=lambda e: e.time_range.start,
+    )
+    per_step = 2 + 5 * shape.num_layers  # the embedding row, 5 kernels a layer, the lm_head
+    if len(kernels) != 3 * per_step:
+        result["profile_error"] = f"{len(kernels)} kernels in 3 steps, expected {3 * per_step}"
+        return result
+    names = ["qkv", "attention", "o", "gate_up", "down"]
+    share: dict[str, list[float]] = {name: [] for name in [*names, "lm_head"]}
+    for step in range(1, 3):
+        ks = kernels[step * per_step : (step + 1) * per_step]
+        for i in range(1, per_step):
+            name = "lm_head" if i == per_step - 1 else names[(i - 1) % 5]
+            share[name].append(ks[i].time_range.end - ks[i - 1].time_range.end)
+    result["kernel_share_us_pdl"] = {name: round(sum(v) / len(v), 2) for name, v in share.items()}
+    print("kernel shares (us, PDL):", result["kernel_share_us_pdl"], flush=True)
+    return result
 
 
 def main() -> None:
@@ -231,6 +301,7 @@ def main() -> None:
             print(f"{line} err {err:.1e}", flush=True)
         del dense, quant, quant_w
         torch.cuda.empty_cache()
+    step = decode_step(bandwidth) if os.environ.get("STEP") == "1" else None
     result = {
         "benchmark": "gemv_kernels",
         "device": torch.cuda.get_device_name(),
@@ -239,6 +310,8 @@ def main() -> None:
         "rows": rows,
         "tuning": tuning_report(),
     }
+    if step is not None:
+        result["int4_decode_step"] = step
     out = Path(os.environ.get("OUT", "bench/results"))
     out.mkdir(parents=True, exist_ok=True)
     slug = torch.cuda.get_device_name().replace(" ", "-")

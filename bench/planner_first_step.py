@@ -72,8 +72,22 @@ class ReplayLoop:
     def feed(self, token: int) -> None:
         self.inner.feed(token)
 
+    def place(self, token: int) -> None:
+        self.inner.place(token)
+
+    def positions(self) -> int:
+        return self.inner.positions()
+
+    def forget(self) -> None:
+        self.inner.forget()
+
     def sync(self) -> None:
         self.inner.sync()
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)  # a split model's followers
+        if callable(close):
+            close()
 
 
 def chat_request(body: dict[str, Any], instruction: str | None = None) -> ChatRequest:
@@ -240,19 +254,30 @@ def write_checkpoint(folder: Path, tokenizer: Path, shape: LlamaShape) -> float:
     return time.perf_counter() - started
 
 
-def run(tokenizer: Path, quants: list[str], repeats: int, context: int) -> dict[str, Any]:
+def run(tokenizer: Path, quants: list[str], repeats: int, context: int, splits: list[int], out: Path) -> dict[str, Any]:
+    """Writes `out` after every row, so that a run cut short by a time limit keeps what it measured."""
     body = json.loads(REQUEST.read_text())
     replay = json.loads(ANSWER.read_text())["token_ids"]
     shape = LlamaShape.llama3_8b()
     rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {
+        "benchmark": "planner first step (built-in engine, replayed SmolLM2 plan, Llama-3.1-8B shapes)",
+        "device": torch.cuda.get_device_name(),
+        "gpus": torch.cuda.device_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "context": context,
+        "rows": rows,
+    }
     with tempfile.TemporaryDirectory(dir="/tmp") as work:
         folder = Path(work) / "llama-3.1-8b-shaped"
-        write_s = write_checkpoint(folder, tokenizer, shape)
-        print(f"checkpoint written in {write_s:.1f} s")
-        for quant in quants:
+        result["checkpoint_write_s"] = round(write_checkpoint(folder, tokenizer, shape), 1)
+        print(f"checkpoint written in {result['checkpoint_write_s']} s")
+        for tp, quant in ((tp, quant) for tp in splits for quant in quants):
             torch.cuda.empty_cache()
             started = time.perf_counter()
-            engine = load_builtin_planner("llama-8b-shaped", folder, {"quantize": quant}, "gpu", context)
+            engine = load_builtin_planner("llama-8b-shaped", folder, {"quantize": quant}, "gpu", context, tp)
             load_s = time.perf_counter() - started
             engine._loop = ReplayLoop(engine._loop, replay)
             timed_answer(engine, chat_request(body))  # warm-up: the constraint tokenizer, cuBLAS, allocator
@@ -263,30 +288,18 @@ def run(tokenizer: Path, quants: list[str], repeats: int, context: int) -> dict[
                     if instruction is not None:
                         timed_answer(engine, chat_request(body))  # turn 1 fills the cache
                     samples.append(timed_answer(engine, chat_request(body, instruction)))
-                row = summarise(quant, mode, load_s, samples)
+                row = {"tensor_parallel": tp} | summarise(quant, mode, load_s, samples)
                 rows.append(row)
+                out.write_text(json.dumps(result, indent=1) + "\n")
                 print(json.dumps({k: v for k, v in row.items() if k != "samples"}))
+            engine.close()  # a split model's followers stop here
             del engine
-    return {
-        "benchmark": "planner first step (built-in engine, replayed SmolLM2 plan, Llama-3.1-8B shapes)",
-        "device": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "context": context,
-        "checkpoint_write_s": round(write_s, 1),
-        "rows": rows,
-    }
+    return result
 
 
 def forget(engine: BuiltinPlannerEngine) -> None:
-    """Empties the live cache and the block store: the next prompt is prefilled whole."""
-    inner = engine._loop.inner if isinstance(engine._loop, ReplayLoop) else engine._loop
-    core = getattr(inner, "engine", None)
-    if core is not None:
-        core.cached = []
-        if core.prefix_cache is not None:
-            core.prefix_cache.clear()
+    """Empties the live cache and the block store (on every rank): the next prompt is prefilled whole."""
+    engine._loop.forget()
 
 
 def summarise(quant: str, mode: str, load_s: float, samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -319,6 +332,7 @@ def main() -> None:
     parser.add_argument("--quants", default="none,int4")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--context", type=int, default=16384, help="the single-gpu profile's planner context")
+    parser.add_argument("--tp", default="1", help="GPUs to split the planner over (one process each), e.g. 1,2")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.record_answer:
@@ -329,19 +343,20 @@ def main() -> None:
         return
     if args.tokenizer is None:
         parser.error("--tokenizer is needed for the GPU run")
-    result = run(args.tokenizer, args.quants.split(","), args.repeats, args.context)
-    name = torch.cuda.get_device_name().replace(" ", "-")
+    splits = [int(t) for t in args.tp.split(",")]
+    gpus = torch.cuda.device_count()
+    name = torch.cuda.get_device_name().replace(" ", "-") + (f"-x{gpus}" if gpus > 1 else "")
     out = args.out or ROOT / "bench" / "results" / f"planner-first-step-{name}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    result = run(args.tokenizer, args.quants.split(","), args.repeats, args.context, splits, out)
     print(
-        f"{'quant':6} {'mode':24} {'prompt':>6} {'cached':>6} {'tokens':>6} {'first text':>10} "
+        f"{'tp':2} {'quant':6} {'mode':24} {'prompt':>6} {'cached':>6} {'tokens':>6} {'first text':>10} "
         f"{'first step':>10} {'plan':>8} {'ms/tok':>7}"
     )
     for r in result["rows"]:
         print(
-            f"{r['quant']:6} {r['mode']:24} {r['prompt_tokens']:>6} {r['cached_prompt_tokens']:>6} "
-            f"{r['plan_tokens']:>6} {r['first_text_ms']:>10} {r['first_step_ms']:>10} {r['plan_ms']:>8} "
-            f"{r['ms_per_token_after_first']:>7}"
+            f"{r['tensor_parallel']:2} {r['quant']:6} {r['mode']:24} {r['prompt_tokens']:>6} "
+            f"{r['cached_prompt_tokens']:>6} {r['plan_tokens']:>6} {r['first_text_ms']:>10} {r['first_step_ms']:>10} "
+            f"{r['plan_ms']:>8} {r['ms_per_token_after_first']:>7}"
         )
     print(out)
 

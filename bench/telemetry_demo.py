@@ -104,12 +104,12 @@ def settled(sampler: Sampler, index: int, seconds: float = 1.5) -> dict[str, Any
 
 def point(name: str, raw: dict[str, Any], index: int, torch: Any) -> dict[str, Any]:
     snap = snapshot_from_raw(raw, "nvml", ACCOUNTING)
-    gpu = next(g for g in snap.gpus if g.index == index)
+    gpu = next(g for g in snap.gpus if g["index"] == index)
     return {
         "point": name,
-        "nvml_used_bytes": gpu.memory_used_bytes,
-        "nvml_total_bytes": gpu.memory_total_bytes,
-        "processes": [{"pid": p.pid, "used_bytes": p.used_bytes} for p in gpu.processes],
+        "nvml_used_bytes": gpu["memory_used_bytes"],
+        "nvml_total_bytes": gpu["memory_total_bytes"],
+        "processes": [{"pid": p["pid"], "used_bytes": p["used_bytes"]} for p in gpu["processes"]],
         "torch_allocated_bytes": torch.cuda.memory_allocated(index) if torch.cuda.is_initialized() else 0,
         "torch_reserved_bytes": torch.cuda.memory_reserved(index) if torch.cuda.is_initialized() else 0,
         "telemetry_message": snap.to_message("demo"),

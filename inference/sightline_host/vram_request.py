@@ -27,7 +27,9 @@ class UnknownProfile(KeyError):
 def gpus_from_snapshot(snapshot: TelemetrySnapshot) -> list[GpuSpec]:
     """The snapshot's GPUs as the planner sees them: free = total - what NVML reports in use."""
     return [
-        GpuSpec(g.index, g.name, g.memory_total_bytes, max(0, g.memory_total_bytes - g.memory_used_bytes))
+        GpuSpec(
+            g["index"], g["name"], g["memory_total_bytes"], max(0, g["memory_total_bytes"] - g["memory_used_bytes"])
+        )
         for g in snapshot.gpus
     ]
 

@@ -23,11 +23,12 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _ocr_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The fused OCR graphs are built into a cache of this test session's, never the user's (host processes the
-    tests start inherit it)."""
+def _private_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The fused OCR graphs and converted tokenizers are built into caches of this test session's, never the
+    user's (host processes the tests start inherit them)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SIGHTLINE_OCR_CACHE_DIR", str(tmp_path_factory.mktemp("ocr-cache")))
+        patch.setenv("SIGHTLINE_TOKENIZER_CACHE_DIR", str(tmp_path_factory.mktemp("tokenizer-cache")))
         yield
 
 

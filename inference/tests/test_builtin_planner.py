@@ -108,6 +108,7 @@ def test_a_prompt_longer_than_the_context_is_refused(smollm: BuiltinPlannerEngin
         ask(smollm, request)
 
 
+@pytest.mark.timeout(300)  # fourteen plans of up to 6,000 tokens on the CPU: over two minutes on a busy machine
 def test_a_random_llama_through_the_constraint_yields_only_valid_plans(tmp_path: Path) -> None:
     """Random weights make the answer arbitrary; whatever it would say, the grammar keeps it a valid plan."""
     engine = load_builtin_planner(
@@ -135,7 +136,6 @@ def test_a_random_llama_through_the_constraint_yields_only_valid_plans(tmp_path:
         ("cpu", {"quantize": "int4"}, 1, "INT4 runs on the GPU only"),
         ("cpu", {"quantize": "int3"}, 1, "unknown quantize 'int3'"),
         ("cpu", {"dtype": "float8"}, 1, "unknown dtype 'float8'"),
-        ("cpu", {}, 2, "serves one GPU inside the host"),
     ],
 )
 def test_settings_the_engine_cannot_honour_are_clear_errors(

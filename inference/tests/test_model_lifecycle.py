@@ -31,7 +31,7 @@ def catalog() -> Catalog:
 
 
 def _held(role: str) -> list[tuple[str, str, int]]:
-    return [(h.model_id, h.device, h.bytes) for h in ACCOUNTING.holdings() if h.role == role]
+    return [(h["model_id"], h["device"], h["bytes"]) for h in ACCOUNTING.holdings() if h["role"] == role]
 
 
 def test_load_and_unload_move_the_hosts_accounting(catalog: Catalog) -> None:
@@ -79,7 +79,7 @@ def test_load_and_unload_over_http_need_the_token(catalog: Catalog) -> None:
             "role": "planner",
             "loaded": True,
         }
-        assert [h.role for h in ACCOUNTING.holdings()] == ["planner"]
+        assert [h["role"] for h in ACCOUNTING.holdings()] == ["planner"]
         unloaded = client.post("/models/smollm2-135m-instruct-q4_1/unload", headers=auth).json()
         assert unloaded["loaded"] is False and unloaded["was_loaded"] is True
         assert ACCOUNTING.holdings() == ()

@@ -16,15 +16,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import ClientConnection
 
-from sightline_host import ws_session
+from sightline_host import telemetry, ws_session
 from sightline_host.app import create_app
 from sightline_host.protocol import client_problem, host_problem
+from sightline_host.protocol import types as protocol_types
 from sightline_host.telemetry import (
     ACCOUNTING,
     ModelAccounting,
@@ -60,20 +61,20 @@ def nvml_available() -> bool:
 def test_a_recorded_nvml_record_becomes_a_snapshot() -> None:
     busy = next(r for r in RECORDS if r["devices"][1]["nvmlDeviceGetComputeRunningProcesses"])
     snap = snapshot_from_raw(busy, "replay", ModelAccounting())
-    assert [g.index for g in snap.gpus] == [0, 1]
+    assert [g["index"] for g in snap.gpus] == [0, 1]
     raw1 = busy["devices"][1]
     g1 = snap.gpus[1]
-    assert g1.name == raw1["nvmlDeviceGetName"] and g1.uuid == raw1["nvmlDeviceGetUUID"]
-    assert g1.memory_used_bytes == raw1["nvmlDeviceGetMemoryInfo"]["used"]
-    assert g1.memory_total_bytes == raw1["nvmlDeviceGetMemoryInfo"]["total"]
-    assert g1.utilization_percent == raw1["nvmlDeviceGetUtilizationRates"]["gpu"]
-    assert g1.power_w == pytest.approx(raw1["nvmlDeviceGetPowerUsage"] / 1000)  # NVML gives milliwatts
-    assert g1.power_limit_w == pytest.approx(raw1["nvmlDeviceGetEnforcedPowerLimit"] / 1000)
-    assert g1.sm_clock_mhz == raw1["nvmlDeviceGetClockInfo_SM"]
-    assert g1.temperature_c == raw1["nvmlDeviceGetTemperature"]
+    assert g1["name"] == raw1["nvmlDeviceGetName"] and g1["uuid"] == raw1["nvmlDeviceGetUUID"]
+    assert g1["memory_used_bytes"] == raw1["nvmlDeviceGetMemoryInfo"]["used"]
+    assert g1["memory_total_bytes"] == raw1["nvmlDeviceGetMemoryInfo"]["total"]
+    assert g1["utilization_percent"] == raw1["nvmlDeviceGetUtilizationRates"]["gpu"]
+    assert g1["power_w"] == pytest.approx(raw1["nvmlDeviceGetPowerUsage"] / 1000)  # NVML gives milliwatts
+    assert g1["power_limit_w"] == pytest.approx(raw1["nvmlDeviceGetEnforcedPowerLimit"] / 1000)
+    assert g1["sm_clock_mhz"] == raw1["nvmlDeviceGetClockInfo_SM"]
+    assert g1["temperature_c"] == raw1["nvmlDeviceGetTemperature"]
     procs = raw1["nvmlDeviceGetComputeRunningProcesses"]
-    assert [(p.pid, p.used_bytes) for p in g1.processes] == [(p["pid"], p["usedGpuMemory"]) for p in procs]
-    assert snap.system.total_bytes == busy["system_memory"]["total_bytes"]
+    assert [(p["pid"], p["used_bytes"]) for p in g1["processes"]] == [(p["pid"], p["usedGpuMemory"]) for p in procs]
+    assert snap.system["memory_total_bytes"] == busy["system_memory"]["total_bytes"]
     message = snap.to_message("t")
     assert host_problem(message) is None, host_problem(message)
     assert "reason" not in message
@@ -98,9 +99,10 @@ def test_figures_a_gpu_does_not_report_become_null() -> None:
     ]
     device["nvmlDeviceGetGraphicsRunningProcesses"] = [{"pid": 7, "usedGpuMemory": 1024}]
     g = snapshot_from_raw(record, "replay", ModelAccounting()).gpus[0]
-    assert (g.power_w, g.power_limit_w, g.temperature_c, g.utilization_percent, g.sm_clock_mhz) == (None,) * 5
-    assert g.mem_clock_mhz is not None
-    assert [(p.pid, p.used_bytes) for p in g.processes] == [(7, 1024), (9, None)]
+    unreported = (g["power_w"], g["power_limit_w"], g["temperature_c"], g["utilization_percent"], g["sm_clock_mhz"])
+    assert unreported == (None,) * 5
+    assert g["mem_clock_mhz"] is not None
+    assert [(p["pid"], p["used_bytes"]) for p in g["processes"]] == [(7, 1024), (9, None)]
     message = snapshot_from_raw(record, "replay", ModelAccounting()).to_message("t")
     assert host_problem(message) is None, host_problem(message)
 
@@ -112,16 +114,45 @@ def test_a_record_without_memory_figures_is_refused() -> None:
         snapshot_from_raw(record, "replay", ModelAccounting())
 
 
+def test_a_snapshot_is_the_generated_telemetry_message_without_type_and_id() -> None:
+    """The snapshot restates no protocol field: its figures are the TypedDicts generated from
+    src-shared/protocol/telemetry.ts, and its own fields are the message's, less `type` and `id`."""
+    for name in ("GpuProcess", "GpuTelemetry", "ModelMemory", "SystemMemory", "TelemetrySourceKind"):
+        assert getattr(telemetry, name) is getattr(protocol_types, name)
+    snapshot_fields = get_type_hints(TelemetrySnapshot)
+    message_fields = get_type_hints(protocol_types.Telemetry)
+    assert set(snapshot_fields) == set(message_fields) - {"type", "id"}
+    assert snapshot_fields["source"] == message_fields["source"] == protocol_types.TelemetrySourceKind
+    assert snapshot_fields["time_ms"] is message_fields["time_ms"] is float
+    assert snapshot_fields["gpus"] == tuple[protocol_types.GpuTelemetry, ...]
+    assert snapshot_fields["system"] is message_fields["system"] is protocol_types.SystemMemory
+    assert snapshot_fields["models"] == tuple[protocol_types.ModelMemory, ...]
+    assert snapshot_fields["reason"] == str | None
+
+
+def test_a_message_is_a_copy_of_the_snapshot() -> None:
+    acc = ModelAccounting()
+    acc.register("planner", "llama", "cuda:0", 100)
+    snap = snapshot_from_raw(RECORDS[0], "replay", acc)
+    message = snap.to_message("t")
+    message["gpus"][0]["memory_used_bytes"] = -1
+    message["gpus"][0]["processes"].clear()
+    message["system"]["memory_total_bytes"] = -1
+    message["models"][0]["bytes"] = -1
+    assert snap.to_message("t") == snapshot_from_raw(RECORDS[0], "replay", acc).to_message("t") != message
+    assert host_problem(snap.to_message("t")) is None
+
+
 def test_meminfo() -> None:
     text = "MemTotal:       16314532 kB\nMemFree:         1000000 kB\nMemAvailable:    8000000 kB\n"
     mem = parse_meminfo(text)
-    assert mem.total_bytes == 16314532 * 1024 and mem.used_bytes == (16314532 - 8000000) * 1024
+    assert mem == {"memory_used_bytes": (16314532 - 8000000) * 1024, "memory_total_bytes": 16314532 * 1024}
     old_kernel = "MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 5 kB\nCached: 20 kB\n"
-    assert parse_meminfo(old_kernel).used_bytes == (100 - 35) * 1024
+    assert parse_meminfo(old_kernel)["memory_used_bytes"] == (100 - 35) * 1024
     with pytest.raises(ValueError, match="MemTotal"):
         parse_meminfo("nonsense\n")
     live = system_memory()
-    assert 0 < live.used_bytes < live.total_bytes
+    assert 0 < live["memory_used_bytes"] < live["memory_total_bytes"]
 
 
 def test_the_accounting_registry() -> None:
@@ -130,10 +161,13 @@ def test_the_accounting_registry() -> None:
     acc.register("planner", "llama", "cuda:1", 90)  # split over two GPUs
     acc.register("ocr", "rapidocr", "cpu", 5)
     acc.register("planner", "llama", "cuda:0", 120)  # re-registering replaces
-    assert [(h.device, h.bytes) for h in acc.holdings() if h.model_id == "llama"] == [("cuda:0", 120), ("cuda:1", 90)]
+    llama = [(h["device"], h["bytes"]) for h in acc.holdings() if h["model_id"] == "llama"]
+    assert llama == [("cuda:0", 120), ("cuda:1", 90)]
+    acc.holdings()[0]["bytes"] = 0  # a copy: the registry keeps its figures
+    assert acc.holdings()[0] == {"role": "ocr", "model_id": "rapidocr", "device": "cpu", "bytes": 5}
     assert acc.unregister("planner", "llama", "cuda:1") == 1
     assert acc.unregister("planner", "llama") == 1
-    assert [h.model_id for h in acc.holdings()] == ["rapidocr"]
+    assert [h["model_id"] for h in acc.holdings()] == ["rapidocr"]
     for bad in [("planner", "x", "gpu", 1), ("planner", "x", "cuda:0", -1), ("", "x", "cpu", 1)]:
         with pytest.raises(ValueError):
             acc.register(*bad)
@@ -153,10 +187,10 @@ def test_replay_plays_the_recording_in_order_and_loops() -> None:
     for i, snap in enumerate(samples):
         record = RECORDS[i % len(RECORDS)]
         assert snap.source == "replay"
-        assert [g.memory_used_bytes for g in snap.gpus] == [
+        assert [g["memory_used_bytes"] for g in snap.gpus] == [
             d["nvmlDeviceGetMemoryInfo"]["used"] for d in record["devices"]
         ]
-        assert [(m.model_id, m.device) for m in snap.models] == [("molmo-7b-d", "cuda:1")]
+        assert [(m["model_id"], m["device"]) for m in snap.models] == [("molmo-7b-d", "cuda:1")]
     assert abs(samples[-1].time_ms - time.time() * 1000) < 5000  # stamped now, not at recording time
 
 
@@ -189,7 +223,7 @@ def test_open_source_picks_replay_then_nvml_then_system(tmp_path: Path) -> None:
     else:
         assert isinstance(source, SystemSource) and source.kind == "system"
         assert snap.gpus == () and snap.reason and "NVIDIA" in snap.reason
-        assert snap.system.total_bytes > 0
+        assert snap.system["memory_total_bytes"] > 0
         assert host_problem(snap.to_message("t")) is None
 
 
@@ -221,7 +255,7 @@ def test_live_nvml_record_and_replay(tmp_path: Path) -> None:
         source.close()
     assert snap.source == "nvml" and snap.gpus
     for g in snap.gpus:
-        assert 0 < g.memory_used_bytes <= g.memory_total_bytes and g.uuid.startswith("GPU-")
+        assert 0 < g["memory_used_bytes"] <= g["memory_total_bytes"] and g["uuid"].startswith("GPU-")
     out = tmp_path / "live.jsonl"
     result = subprocess.run(
         [
@@ -243,7 +277,7 @@ def test_live_nvml_record_and_replay(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     replayed = ReplaySource(out, ModelAccounting())
     assert len(replayed) >= 3
-    assert [g.uuid for g in replayed.sample().gpus] == [g.uuid for g in snap.gpus]
+    assert [g["uuid"] for g in replayed.sample().gpus] == [g["uuid"] for g in snap.gpus]
 
 
 # ----------------------------------------------------------------------------------- the stream, in process

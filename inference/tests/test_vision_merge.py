@@ -2,13 +2,15 @@
 
 import re
 from pathlib import Path
+from typing import get_args
 
-from sightline_host.protocol import host_problem
+from sightline_host.protocol import host_problem, schema
+from sightline_host.protocol import types as protocol_types
 from sightline_host.protocol.types import Element, TextLine
 from sightline_host.vision.detector import Detection
 from sightline_host.vision.merge import merge_elements
 from sightline_host.vision.reading_order import reading_order
-from sightline_host.vision.vocabulary import ELEMENT_KINDS, ElementKind
+from sightline_host.vision.vocabulary import ELEMENT_KINDS, UI_VOCABULARY, ElementKind, kind_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,10 +136,28 @@ def test_elements_follow_the_protocol_and_the_kinds_match_the_app() -> None:
         "timings_ms": {"decode": 1, "ocr": 1, "detect": 0, "merge": 0.1},
     }
     assert host_problem(message) is None
+
+
+def test_the_element_kinds_are_the_generated_protocols() -> None:
+    """One source: `ElementKind` in src-shared/bridge-api.ts. The vocabulary's kinds are the generated Literal
+    (types.py), which names the same kinds, in the same order, as the generated schema (schema.json) and the zod
+    source itself; `npm run gen:protocol -- --check` and tests/unit/protocol.test.ts keep both files current."""
+    assert ElementKind is protocol_types.ElementKind
+    assert get_args(protocol_types.ElementKind) == ELEMENT_KINDS
+    defs = schema()["$defs"]
+    assert tuple(defs["ElementKind"]["enum"]) == ELEMENT_KINDS
+    assert tuple(defs["Element"]["properties"]["kind"]["enum"]) == ELEMENT_KINDS
     source = (ROOT / "src-shared" / "bridge-api.ts").read_text("utf-8")
     enum = re.search(r"export const ElementKind = z\.enum\(\[(.*?)\]\)", source, re.DOTALL)
     assert enum is not None
     assert tuple(re.findall(r'"([a-z_]+)"', enum.group(1))) == ELEMENT_KINDS
+
+
+def test_every_detector_prompt_means_a_control_kind_and_every_control_kind_has_a_prompt() -> None:
+    kinds = [kind_of(prompt) for prompt in UI_VOCABULARY]
+    assert all(kind in ELEMENT_KINDS for kind in kinds)
+    # "text" is OCR's (a line no control claimed), "other" a class outside the vocabulary; the rest are prompts.
+    assert sorted(kinds) == sorted(k for k in ELEMENT_KINDS if k not in ("text", "other"))
 
 
 def test_nothing_in_nothing_out() -> None:

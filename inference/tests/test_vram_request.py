@@ -131,14 +131,14 @@ def test_a_record_may_carry_its_recording_processs_models() -> None:
     holding = [i for i, s in enumerate(snaps) if s.models]
     assert holding == [25, 26, 27, 28]
     model = snaps[25].models[0]
-    assert (model.role, model.model_id, model.device, model.bytes) == (
-        "planner",
-        "llama-3.2-1b-shapes-random",
-        "cuda:0",
-        2471629056,
-    )
+    assert model == {
+        "role": "planner",
+        "model_id": "llama-3.2-1b-shapes-random",
+        "device": "cuda:0",
+        "bytes": 2471629056,
+    }
     # NVML saw that much and more in use on GPU 0 (the CUDA context and the allocator's slack on top).
-    assert snaps[25].gpus[0].memory_used_bytes > model.bytes
+    assert snaps[25].gpus[0]["memory_used_bytes"] > model["bytes"]
     message = snaps[25].to_message("t")
     assert host_problem(message) is None and message["models"][0]["device"] == "cuda:0"
 
@@ -147,12 +147,12 @@ def test_live_accounting_joins_the_recorded_models_and_wins_on_the_same_key() ->
     record = {**RECORDS[25], "models": [{"role": "planner", "model_id": "m", "device": "cuda:0", "bytes": 5}]}
     live = ModelAccounting()
     live.register("vlm", "molmo-7b-d", "cuda:1", 7)
-    assert [(m.model_id, m.bytes) for m in snapshot_from_raw(record, "replay", live).models] == [
+    assert [(m["model_id"], m["bytes"]) for m in snapshot_from_raw(record, "replay", live).models] == [
         ("m", 5),
         ("molmo-7b-d", 7),
     ]
     live.register("planner", "m", "cuda:0", 9)
-    assert [(m.model_id, m.bytes) for m in snapshot_from_raw(record, "replay", live).models] == [
+    assert [(m["model_id"], m["bytes"]) for m in snapshot_from_raw(record, "replay", live).models] == [
         ("m", 9),
         ("molmo-7b-d", 7),
     ]

@@ -55,9 +55,10 @@ export function buildPythonTypes(): string {
   const classes: string[] = [];
   const emitted = new Set<string>();
 
-  const pyType = (schema: JsonSchema, hint: string): string => {
-    const known = named.get(JSON.stringify(schema));
-    if (known !== undefined && known !== hint) return known;
+  /** `definition`: the schema is the named definition `hint` itself (an alias's right side), not a use of it. */
+  const pyType = (schema: JsonSchema, hint: string, definition = false): string => {
+    const known = definition ? undefined : named.get(JSON.stringify(schema));
+    if (known !== undefined) return known;
     if (schema.const !== undefined) return `Literal[${JSON.stringify(schema.const)}]`;
     if (schema.enum) return `Literal[${schema.enum.map((v) => JSON.stringify(v)).join(", ")}]`;
     if (schema.anyOf) return schema.anyOf.map((s) => pyType(s, hint)).join(" | ");
@@ -93,7 +94,14 @@ export function buildPythonTypes(): string {
     classes.push(`class ${name}(TypedDict):\n${fields.length ? fields.join("\n") : "    pass"}\n`);
   };
 
-  for (const [name, schema] of Object.entries(PROTOCOL_DEFINITIONS)) emitClass(name, toSchema(schema));
+  // A definition that is not an object (an enum: ElementKind, TelemetrySourceKind) becomes a type alias, written
+  // before the classes that use it.
+  const aliases: string[] = [];
+  for (const [name, schema] of Object.entries(PROTOCOL_DEFINITIONS)) {
+    const json = toSchema(schema);
+    if (json.type === "object") emitClass(name, json);
+    else aliases.push(`${name} = ${pyType(json, name, true)}`);
+  }
 
   const clientNames = ClientMessage.options.map((o) => nameOf(o));
   const hostNames = HostMessage.options.map((o) => nameOf(o));
@@ -111,6 +119,8 @@ export function buildPythonTypes(): string {
     `MAX_POINTS_PER_ANSWER = ${LIMITS.maxPointsPerAnswer}`,
     `MAX_POINT_LABEL_CHARS = ${LIMITS.maxPointLabelChars}`,
     `MAX_POINT_ANSWER_CHARS = ${LIMITS.maxPointAnswerChars}`,
+    "",
+    ...aliases,
     "",
     "",
     classes.join("\n\n"),

@@ -20,7 +20,7 @@ import {
   PullProgress,
   PullResult,
 } from "./model-store";
-import { GpuProcess, GpuTelemetry, ModelMemory, SystemMemory, Telemetry } from "./telemetry";
+import { GpuProcess, GpuTelemetry, ModelMemory, SystemMemory, Telemetry, TelemetrySourceKind } from "./telemetry";
 import { PlannedGpu, PlannedShare, PlannerLayout, PlanVram, VramPlan } from "./vram-plan";
 
 export {
@@ -350,12 +350,14 @@ export const PROTOCOL_DEFINITIONS = {
   HelloOk,
   Pong,
   TextLine,
+  ElementKind,
   Element,
   ObserveResult,
   ImagePoint,
   PointResult,
   SubscribeTelemetry,
   UnsubscribeTelemetry,
+  TelemetrySourceKind,
   GpuProcess,
   GpuTelemetry,
   SystemMemory,

@@ -50,13 +50,15 @@ export const ModelMemory = z
   })
   .strict();
 
+/** nvml: live GPUs; system: no NVIDIA GPU (see `reason`), system memory only; replay: a recorded NVML stream. */
+export const TelemetrySourceKind = z.enum(["nvml", "system", "replay"]);
+
 /** One telemetry sample, sent on the stream that `subscribe_telemetry` request `id` started. */
 export const Telemetry = z
   .object({
     type: z.literal("telemetry"),
     id: requestId,
-    /** nvml: live GPUs; system: no NVIDIA GPU (see `reason`), system memory only; replay: a recorded NVML stream. */
-    source: z.enum(["nvml", "system", "replay"]),
+    source: TelemetrySourceKind,
     /** Why there are no GPU figures, in words for the user. */
     reason: z.string().optional(),
     /** Unix time of the sample, in milliseconds. */

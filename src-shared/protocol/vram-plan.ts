@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { byteCount, requestId } from "./fields";
+import { TelemetrySourceKind } from "./telemetry";
 
 const count = z.number().int().positive();
 
@@ -78,7 +79,7 @@ export const VramPlan = z
     id: requestId,
     profile: z.string().min(1),
     /** The telemetry source the GPUs came from; "system": no NVIDIA GPU (see `no_gpu_reason`). */
-    gpus_from: z.enum(["nvml", "system", "replay"]),
+    gpus_from: TelemetrySourceKind,
     no_gpu_reason: z.string().optional(),
     /** fits: as the profile asks; fits_with_changes: the nearest plan that fits differs (see `changes`); does_not_fit: nothing found fits. */
     outcome: z.enum(["fits", "fits_with_changes", "does_not_fit"]),

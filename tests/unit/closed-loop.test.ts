@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ActionExecutor } from "../../src-main/actions/executor";
 import type { Planner, PlanRequest } from "../../src-main/agent/planner";
-import { type LoopLimits, RunManager } from "../../src-main/agent/run-manager";
-import type { Capture } from "../../src-main/capture/capture";
-import { toGeometry } from "../../src-main/capture/geometry";
-import { type RunState, RunState as RunStateSchema, type ScreenElement } from "../../src-shared/bridge-api";
+import type { LoopLimits } from "../../src-main/agent/run-manager";
+import type { ScreenElement } from "../../src-shared/bridge-api";
 import { Plan } from "../../src-shared/plan";
-import { loggingDesktopIO } from "../support/logging-desktop-io";
+import { runManagerHarness } from "../support/run-manager-harness";
 
 const display = {
   id: "0",
@@ -46,49 +43,8 @@ function scriptedPlanner(plans: unknown[]): Planner & { requests: PlanRequest[] 
 }
 
 /** Each look at the screen sees the next of these element lists (the last one repeats). */
-function setup(planner: Planner, screens: ScreenElement[][], limits?: LoopLimits) {
-  const io = loggingDesktopIO();
-  const states: RunState[] = [];
-  let looks = 0;
-  let captures = 0;
-  const manager = new RunManager({
-    capture: async (): Promise<Capture> => {
-      captures++;
-      return { display, png: Buffer.from(`png ${captures}`), width: 800, height: 600, capturedAt: 0, backend: "test" };
-    },
-    observe: async () => {
-      const elements = screens[Math.min(looks, screens.length - 1)] ?? [];
-      looks++;
-      return { elements, timingsMs: {} };
-    },
-    planner: () => planner,
-    executor: async () => new ActionExecutor(io),
-    displays: async () => [toGeometry(display)],
-    confirmation: () => "batch-low-risk",
-    ...(limits ? { limits } : {}),
-  });
-  manager.on("run", (state) => states.push(RunStateSchema.parse(state)));
-  const next = (predicate: (s: RunState) => boolean) =>
-    new Promise<RunState>((resolve) => {
-      const found = states.find(predicate);
-      if (found) return resolve(found);
-      const off = manager.on("run", (state) => {
-        if (predicate(state)) {
-          off();
-          resolve(state);
-        }
-      });
-    });
-  const finished = () => next((s) => ["done", "failed", "cancelled"].includes(s.stage));
-  /** Confirms every confirmation until the run ends. */
-  const confirmAll = (runId: string) => {
-    const off = manager.on("run", (state) => {
-      if (state.confirmation) queueMicrotask(() => manager.decide(runId, "confirm"));
-    });
-    return finished().finally(off);
-  };
-  return { io, states, manager, next, finished, confirmAll, looks: () => looks };
-}
+const setup = (planner: Planner, screens: ScreenElement[][], limits?: LoopLimits) =>
+  runManagerHarness({ display, screens, planner: () => planner, confirmation: "batch-low-risk", limits });
 
 const clicks = (io: { calls: string[] }) => io.calls.filter((c) => c.startsWith("click"));
 

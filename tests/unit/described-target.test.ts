@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ActionExecutor, resolveTarget } from "../../src-main/actions/executor";
+import { resolveTarget } from "../../src-main/actions/executor";
 import {
   groundDescribed,
   NoPointingModel,
@@ -10,14 +10,11 @@ import { imagePointToDesktop } from "../../src-main/agent/observe";
 import { planSchemaFor } from "../../src-main/agent/openai-planner";
 import type { Planner, PlanRequest } from "../../src-main/agent/planner";
 import { elementCharBudget, systemPrompt } from "../../src-main/agent/prompt";
-import { RunManager } from "../../src-main/agent/run-manager";
-import type { Capture } from "../../src-main/capture/capture";
 import { toGeometry } from "../../src-main/capture/geometry";
 import { describeAction, describeTarget } from "../../src-renderer/src/format/describe-action";
-import type { DisplayInfo, RunState, ScreenElement } from "../../src-shared/bridge-api";
-import { RunState as RunStateSchema } from "../../src-shared/bridge-api";
+import type { DisplayInfo, ScreenElement } from "../../src-shared/bridge-api";
 import { PLANNER_LIMITS, Plan, planJsonSchema, SENTENCE_PATTERN } from "../../src-shared/plan";
-import { loggingDesktopIO } from "../support/logging-desktop-io";
+import { captureOf as captureOfDisplay, runManagerHarness } from "../support/run-manager-harness";
 
 /** A display left of and below the primary one, at twice the density: offsets and scale both show. */
 const display: DisplayInfo = {
@@ -27,14 +24,7 @@ const display: DisplayInfo = {
   primary: false,
   scaleFactor: 2,
 };
-const captureOf = (name: string): Capture => ({
-  display,
-  png: Buffer.from(name),
-  width: 1920,
-  height: 1080,
-  capturedAt: 0,
-  backend: "test",
-});
+const captureOf = (name: string) => captureOfDisplay(display, name);
 
 const describedKinds = (schema: unknown): number => (JSON.stringify(schema).match(/"const":"described"/g) ?? []).length;
 
@@ -147,11 +137,8 @@ const gear: Plan = Plan.parse({
 
 type PointCall = { capture: string; query: string };
 
-function setup(plan: Plan, point: PointOnScreenshot | undefined, options: { canPoint?: boolean } = {}) {
-  const io = loggingDesktopIO();
-  const states: RunState[] = [];
+const setup = (plan: Plan, point: PointOnScreenshot | undefined, options: { canPoint?: boolean } = {}) => {
   const requests: PlanRequest[] = [];
-  let captures = 0;
   const planner: Planner = {
     name: "fixed",
     plan: async (request) => {
@@ -162,32 +149,16 @@ function setup(plan: Plan, point: PointOnScreenshot | undefined, options: { canP
   const elements: ScreenElement[] = [
     { id: 1, kind: "button", text: "Open", confidence: 0.9, box: { x: -1900, y: 110, width: 100, height: 30 } },
   ];
-  const manager = new RunManager({
-    capture: async () => captureOf(`screen ${++captures}`),
-    observe: async () => ({ elements, timingsMs: {} }),
+  const harness = runManagerHarness({
+    display,
+    screens: [elements],
     planner: () => planner,
-    executor: async () => new ActionExecutor(io),
-    displays: async () => [toGeometry(display)],
-    confirmation: () => "each",
+    confirmation: "each",
     ...(point ? { point } : {}),
     ...(options.canPoint !== undefined ? { canPoint: async () => options.canPoint as boolean } : {}),
   });
-  manager.on("run", (state) => states.push(RunStateSchema.parse(state)));
-  const next = (predicate: (s: RunState) => boolean) =>
-    new Promise<RunState>((resolve) => {
-      const found = states.find(predicate);
-      if (found) return resolve(found);
-      const off = manager.on("run", (state) => {
-        if (predicate(state)) {
-          off();
-          resolve(state);
-        }
-      });
-    });
-  const waitingOn = (index: number) => next((s) => s.confirmation?.steps[0] === index);
-  const finished = () => next((s) => ["done", "failed", "cancelled"].includes(s.stage));
-  return { io, states, requests, manager, waitingOn, finished };
-}
+  return { ...harness, requests };
+};
 
 /** A fake vlm that answers from a table of capture → point, recording what it was asked on which screenshot. */
 function fakeVlm(answers: Record<string, { x: number; y: number } | undefined>) {

@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ActionExecutor } from "../../src-main/actions/executor";
-import { RunManager } from "../../src-main/agent/run-manager";
-import type { Capture } from "../../src-main/capture/capture";
-import { toGeometry } from "../../src-main/capture/geometry";
 import { describeTargetAt } from "../../src-main/recording/element-description";
 import { RecordingManifest } from "../../src-main/recording/recording-manifest";
 import { toReplayPlan } from "../../src-main/recording/replay-plan";
 import { ReplayPlanner } from "../../src-main/recording/replay-planner";
 import { type StepFacts, templateStepText } from "../../src-main/recording/step-text";
-import {
-  type DisplayInfo,
-  type RunState,
-  RunState as RunStateSchema,
-  type ScreenElement,
-} from "../../src-shared/bridge-api";
-import { loggingDesktopIO } from "../support/logging-desktop-io";
+import type { DisplayInfo, RunState, ScreenElement } from "../../src-shared/bridge-api";
+import { runManagerHarness } from "../support/run-manager-harness";
 
 /**
  * A recording replayed through the app's normal run flow: the real RunManager
@@ -81,50 +72,19 @@ function recording(withPassword = false): RecordingManifest {
 
 /** Each look sees the next screen (the last repeats); the app's own planner must never be asked. */
 function setup(screens: ScreenElement[][]) {
-  const io = loggingDesktopIO();
-  const states: RunState[] = [];
-  let looks = 0;
-  const manager = new RunManager({
-    capture: async (): Promise<Capture> => ({
-      display: DISPLAY,
-      png: Buffer.from("png"),
-      width: 1920,
-      height: 1080,
-      capturedAt: 0,
-      backend: "test",
-    }),
-    observe: async () => {
-      const elements = screens[Math.min(looks, screens.length - 1)] ?? [];
-      looks++;
-      return { elements, timingsMs: {} };
-    },
+  const harness = runManagerHarness({
+    display: DISPLAY,
+    screens,
     planner: () => {
       throw new Error("a replay must not reach the app's planner");
     },
-    executor: async () => new ActionExecutor(io),
-    displays: async () => [toGeometry(DISPLAY)],
-    confirmation: () => "each",
+    confirmation: "each",
   });
-  manager.on("run", (state) => states.push(RunStateSchema.parse(state)));
-  const confirmAll = (runId: string) =>
-    new Promise<{ state: RunState; confirmations: number }>((resolve) => {
-      let confirmations = 0;
-      const off = manager.on("run", (state) => {
-        if (state.confirmation) {
-          confirmations++;
-          queueMicrotask(() => manager.decide(runId, "confirm"));
-        }
-        if (["done", "failed", "cancelled"].includes(state.stage)) {
-          off();
-          resolve({ state, confirmations });
-        }
-      });
-    });
   const replay = (manifest: RecordingManifest) => {
     const planner = new ReplayPlanner(toReplayPlan(manifest));
-    return manager.start("Replay: Form", undefined, { planner, limits: planner.limits });
+    return harness.manager.start("Replay: Form", undefined, { planner, limits: planner.limits });
   };
-  return { io, states, manager, replay, confirmAll, looks: () => looks };
+  return { ...harness, replay };
 }
 
 const moves = (io: { calls: string[] }) => io.calls.filter((c) => c.startsWith("moveTo"));
@@ -138,13 +98,13 @@ const typed = (io: { calls: string[] }) =>
 describe("replaying a recording as a run", () => {
   it("finds every step again on a moved window, asks before each one, and acts where the elements are now", async () => {
     const moved = screenAt(400, 150);
-    const { io, replay, confirmAll, looks, states } = setup([moved]);
+    const { io, replay, confirmAll, confirmations, looks, states } = setup([moved]);
     const { runId } = replay(recording());
-    const { state, confirmations } = await confirmAll(runId);
+    const state = await confirmAll(runId);
     expect(state.stage, JSON.stringify(state.error)).toBe("done");
     expect(state.planner).toBe("replay");
     expect(state.totalSteps).toBe(3); // what the dialog counts: the recording, not the one step planned so far
-    expect(confirmations).toBe(3);
+    expect(confirmations()).toBe(3);
     expect(state.steps.map((s) => [s.description, s.status])).toEqual([
       ["Step 1 of 3: Click **Name**", "done"],
       ['Step 2 of 3: Type "Ada Lovelace" in **Name**', "done"],
@@ -163,7 +123,7 @@ describe("replaying a recording as a run", () => {
   it("stops at a step whose element is gone, without acting on the recorded point", async () => {
     const { io, replay, confirmAll } = setup([screenAt(0, 0), screenAt(0, 0), screenAt(0, 0, ["Save"])]);
     const { runId } = replay(recording());
-    const { state } = await confirmAll(runId);
+    const state = await confirmAll(runId);
     expect(state.stage).toBe("failed");
     expect(state.error?.code).toBe("target_not_found");
     expect(state.error?.message).toContain("Save");
@@ -173,18 +133,18 @@ describe("replaying a recording as a run", () => {
   });
 
   it("fails at once when the first step cannot be found, before any confirmation", async () => {
-    const { io, replay, confirmAll } = setup([screenAt(0, 0, ["Name"])]);
+    const { io, replay, confirmAll, confirmations } = setup([screenAt(0, 0, ["Name"])]);
     const { runId } = replay(recording());
-    const { state, confirmations } = await confirmAll(runId);
+    const state = await confirmAll(runId);
     expect(state).toMatchObject({ stage: "failed", error: { code: "target_not_found" } });
-    expect(confirmations).toBe(0);
+    expect(confirmations()).toBe(0);
     expect(io.calls).toEqual([]);
   });
 
   it("stops at typing the recording did not keep and asks the user, never typing anything there", async () => {
     const { io, replay, confirmAll } = setup([screenAt(0, 0)]);
     const { runId } = replay(recording(true));
-    const { state } = await confirmAll(runId);
+    const state = await confirmAll(runId);
     expect(state.stage).toBe("failed");
     expect(state.error?.code).toBe("planner_asks");
     expect(state.error?.message).toContain("password");

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ActionExecutor } from "../../src-main/actions/executor";
 import { type Planner, PlanRejected } from "../../src-main/agent/planner";
-import { RunManager } from "../../src-main/agent/run-manager";
-import type { Capture } from "../../src-main/capture/capture";
-import { toGeometry } from "../../src-main/capture/geometry";
-import { type RunState, RunState as RunStateSchema, type ScreenElement } from "../../src-shared/bridge-api";
+import type { ScreenElement } from "../../src-shared/bridge-api";
 import { Plan } from "../../src-shared/plan";
-import { loggingDesktopIO } from "../support/logging-desktop-io";
+import { runManagerHarness } from "../support/run-manager-harness";
 
 const display = {
   id: "0",
@@ -15,7 +11,6 @@ const display = {
   primary: true,
   scaleFactor: 1,
 };
-const capture: Capture = { display, png: Buffer.from("png"), width: 800, height: 600, capturedAt: 0, backend: "test" };
 const elements: ScreenElement[] = [
   { id: 1, kind: "text_field", text: "Name", confidence: 0.9, box: { x: 100, y: 100, width: 200, height: 20 } },
   { id: 2, kind: "button", text: "Delete account", confidence: 0.9, box: { x: 100, y: 200, width: 120, height: 30 } },
@@ -43,33 +38,8 @@ const plan: Plan = Plan.parse({
   ],
 });
 
-function setup(planner: Planner, mode: "each" | "batch-low-risk" = "each") {
-  const io = loggingDesktopIO();
-  const states: RunState[] = [];
-  const manager = new RunManager({
-    capture: async () => capture,
-    observe: async () => ({ elements, timingsMs: {} }),
-    planner: () => planner,
-    executor: async () => new ActionExecutor(io),
-    displays: async () => [toGeometry(display)],
-    confirmation: () => mode,
-  });
-  manager.on("run", (state) => states.push(RunStateSchema.parse(state)));
-  const next = (predicate: (s: RunState) => boolean) =>
-    new Promise<RunState>((resolve) => {
-      const found = states.find(predicate);
-      if (found) return resolve(found);
-      const off = manager.on("run", (state) => {
-        if (predicate(state)) {
-          off();
-          resolve(state);
-        }
-      });
-    });
-  const waitingOn = (index: number) => next((s) => s.confirmation?.steps[0] === index);
-  const finished = () => next((s) => ["done", "failed", "cancelled"].includes(s.stage));
-  return { io, states, manager, next, waitingOn, finished };
-}
+const setup = (planner: Planner, mode: "each" | "batch-low-risk" = "each") =>
+  runManagerHarness({ display, screens: [elements], planner: () => planner, confirmation: mode });
 
 describe("RunManager", () => {
   it("performs nothing when the user stops at the first confirmation", async () => {

@@ -51,6 +51,21 @@ def load_checkpoint(path: Path, device: str | torch.device, dtype: torch.dtype) 
     raise CheckpointError(f"{path}: neither a model folder nor a .gguf file")
 
 
+def load_weights(path: Path, device: str | torch.device, dtype: torch.dtype) -> tuple[LlamaShape, WeightSource]:
+    """The shape and the weights without the tokenizer: what a tensor-parallel follower needs (the host process
+    tokenizes), and the tokenizer is seconds of a GGUF's load."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".gguf":
+        from sightline_host.engine.gguf_checkpoint import gguf_weights  # noqa: PLC0415
+
+        _, shape, weights = gguf_weights(path, torch.device(device), dtype)
+        return shape, weights
+    if path.is_dir():
+        _, shape, weights = _folder_weights(path, torch.device(device), dtype)
+        return shape, weights
+    raise CheckpointError(f"{path}: neither a model folder nor a .gguf file")
+
+
 # ---- shared by both formats ---------------------------------------------------------------------------------
 def tied_embeddings(source: WeightSource) -> WeightSource:
     """lm_head.weight is the embedding; while one of the two is still held, the other is the same tensor, so a
@@ -86,7 +101,7 @@ def checked_tokenizer(tokenizer: Any, path: Path) -> PreTrainedTokenizerBase:
 
 
 # ---- a Hugging Face folder ----------------------------------------------------------------------------------
-def _load_folder(folder: Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
+def _folder_weights(folder: Path, device: torch.device, dtype: torch.dtype) -> tuple[Any, LlamaShape, WeightSource]:
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"{folder}: no config.json (expected a Hugging Face model folder or a .gguf file)")
     try:
@@ -98,6 +113,11 @@ def _load_folder(folder: Path, device: torch.device, dtype: torch.dtype) -> Chec
     files = _tensor_files(folder)
     _check_tensors(folder, files, shape, tied)
     weights = _safetensors_source(folder, files, device, dtype)
+    return config, shape, tied_embeddings(weights) if tied else weights
+
+
+def _load_folder(folder: Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
+    config, shape, weights = _folder_weights(folder, device, dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
     except (ValueError, OSError, TypeError) as error:
@@ -107,7 +127,7 @@ def _load_folder(folder: Path, device: torch.device, dtype: torch.dtype) -> Chec
     checked = checked_tokenizer(tokenizer, folder)
     return Checkpoint(
         shape,
-        tied_embeddings(weights) if tied else weights,
+        weights,
         checked,
         eos_ids(getattr(config, "eos_token_id", None), generation_eos, checked.eos_token_id),
     )

@@ -25,6 +25,7 @@ from sightline_host.engine.checkpoint import (
     eos_ids,
     tied_embeddings,
 )
+from sightline_host.engine.gguf_tokenizer_cache import cached_tokenizer
 from sightline_host.engine.llama import LlamaShape, RopeFreqFactors, WeightSource
 
 LAYER_NAMES = {  # GGUF blk.N.<key> -> transformers model.layers.N.<value>
@@ -43,7 +44,9 @@ ROPE_FREQS = "rope_freqs.weight"
 EOS_KEYS = ("tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id")
 
 
-def load_gguf(path: Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
+def gguf_weights(
+    path: Path, device: torch.device, dtype: torch.dtype
+) -> tuple[gguf.GGUFReader, LlamaShape, WeightSource]:
     try:
         reader = gguf.GGUFReader(path)
     except (ValueError, OSError) as error:
@@ -52,17 +55,27 @@ def load_gguf(path: Path, device: torch.device, dtype: torch.dtype) -> Checkpoin
     shape = _shape(reader, tensors, path)
     names = _transformers_names(shape, tensors, path)
     weights = _source(path, tensors, names, shape, device, dtype)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    except (ValueError, KeyError, OSError) as error:
-        raise CheckpointError(f"{path}: its tokenizer does not convert: {error}") from error
-    template = _field(reader, "tokenizer.chat_template")
-    if template and not tokenizer.chat_template:
-        tokenizer.chat_template = template
+    return reader, shape, tied_embeddings(weights) if "output.weight" not in tensors else weights
+
+
+def load_gguf(path: Path, device: torch.device, dtype: torch.dtype) -> Checkpoint:
+    reader, shape, weights = gguf_weights(path, device, dtype)
+
+    def convert() -> Any:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        except (ValueError, KeyError, OSError) as error:
+            raise CheckpointError(f"{path}: its tokenizer does not convert: {error}") from error
+        template = _field(reader, "tokenizer.chat_template")
+        if template and not tokenizer.chat_template:
+            tokenizer.chat_template = template
+        return tokenizer
+
+    tokenizer = cached_tokenizer(path, convert)
     checked = checked_tokenizer(tokenizer, path)
     return Checkpoint(
         shape,
-        tied_embeddings(weights) if "output.weight" not in tensors else weights,
+        weights,
         checked,
         eos_ids(*(_field(reader, key) for key in EOS_KEYS), checked.eos_token_id),
     )

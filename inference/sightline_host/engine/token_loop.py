@@ -41,6 +41,19 @@ class TokenLoop(Protocol):
         """Runs `token` at the next position; its logits become the pending ones."""
         ...
 
+    def place(self, token: int) -> None:
+        """Leaves the loop as `pick` would have had it picked `token`: a tensor-parallel follower's pick, whose
+        token rank 0 chose."""
+        ...
+
+    def positions(self) -> int:
+        """Positions of the KV cache in use (the prompt and the tokens fed since)."""
+        ...
+
+    def forget(self) -> None:
+        """Drops every cached prefix: the next prompt is prefilled whole (a benchmark's cold start)."""
+        ...
+
     def sync(self) -> None:
         """Waits for the work launched so far (after the last token, before the cache is read by anyone else)."""
         ...
@@ -94,6 +107,15 @@ class EagerLoop:
             self._logits = self.decoder.prefill(torch.tensor([token], device=device), start=position)
         self.cached.append(token)
 
+    def place(self, token: int) -> None:
+        return None  # the pending logits stay until `feed`; nothing else moves
+
+    def positions(self) -> int:
+        return len(self.cached)
+
+    def forget(self) -> None:
+        self.cached = []
+
     def sync(self) -> None:
         return None
 
@@ -130,7 +152,6 @@ class GraphLoop:
             engine.done.synchronize()
             self._placed = int(engine.host_token[0])
             return self._placed
-        from_prefill = self._prefill_logits is not None
         logits = self._prefill_logits if self._prefill_logits is not None else d.logits
         logits = logits.clone()
         if mask is not None:
@@ -138,11 +159,23 @@ class GraphLoop:
 
             apply_token_bitmask(logits, engine.mask)
         token = _sample(logits, temperature, generator)
+        self.place(token)
+        return token
+
+    def place(self, token: int) -> None:
+        d = self.decoder
         d.token.fill_(token)
-        if not from_prefill:
+        if self._prefill_logits is None:  # the captured pick moves on from a step's position; a prefill's is set
             d.position.add_(1)
         self._prefill_logits, self._placed = None, token
-        return token
+
+    def positions(self) -> int:
+        return len(self.engine.cached)
+
+    def forget(self) -> None:
+        self.engine.cached = []
+        if self.engine.prefix_cache is not None:
+            self.engine.prefix_cache.clear()
 
     def feed(self, token: int) -> None:
         d = self.decoder

@@ -63,6 +63,7 @@ def _attn_kernel(  # noqa: PLR0915 - one kernel, written out
     GPAD: tl.constexpr,
     GM: tl.constexpr,
     SB: tl.constexpr,
+    SPLITS: tl.constexpr,
     LOWP: tl.constexpr,
     PDL: tl.constexpr,
 ):
@@ -101,8 +102,10 @@ def _attn_kernel(  # noqa: PLR0915 - one kernel, written out
         m = tl.full((GPAD,), -1.0e30, dtype=tl.float32)
         l_sum = tl.zeros((GPAD,), dtype=tl.float32)
         acc = tl.zeros((GPAD, D), dtype=tl.float32)
-        for s0 in range(start, end, BLOCK_S):
-            s = s0 + tl.arange(0, BLOCK_S)
+        # Compile-time loop bounds (masked past `end`): Triton's interpreter turns assigned values into one-element
+        # arrays, which recent NumPy no longer converts to range() bounds.
+        for s0 in range(0, CHUNK_S, BLOCK_S):
+            s = start + s0 + tl.arange(0, BLOCK_S)
             s_ok = s < end
             kv_offs = (s.to(tl.int64)[:, None] * HKV + kvh) * D + d[None, :]
             k = tl.load(k_cache_ptr + kv_offs, mask=s_ok[:, None], other=0.0)
@@ -113,7 +116,7 @@ def _attn_kernel(  # noqa: PLR0915 - one kernel, written out
             scores = tl.where(s_ok[None, :], scores, -1.0e30)
             m_new = tl.maximum(m, tl.max(scores, axis=1))
             alpha = tl.exp2(m - m_new)
-            p = tl.exp2(scores - m_new[:, None])
+            p = tl.where(s_ok[None, :], tl.exp2(scores - m_new[:, None]), 0.0)  # 0 in a block past `end`
             l_sum = l_sum * alpha + tl.sum(p, axis=1)
             if LOWP:
                 acc = acc * alpha[:, None] + tl.dot(p.to(tl.bfloat16), v)
@@ -154,24 +157,25 @@ def _attn_kernel(  # noqa: PLR0915 - one kernel, written out
             m_all = tl.full((GM,), -1.0e30, dtype=tl.float32)
             l_all = tl.zeros((GM,), dtype=tl.float32)
             acc_all = tl.zeros((GM, D), dtype=tl.float32)
-            for b0 in range(0, active, SB):
-                sp = b0 + tl.arange(0, SB)
-                ok = (sp < active)[:, None] & hm_ok[None, :]
-                at = sp[:, None] * HQ + qm[None, :]  # [SB, GM]
-                m_b = tl.load(part_m_ptr + at, mask=ok, other=-1.0e30, cache_modifier=".cg")
-                l_b = tl.load(part_l_ptr + at, mask=ok, other=0.0, cache_modifier=".cg")
-                a_b = tl.load(
-                    part_acc_ptr + at[:, :, None] * D + d[None, None, :],
-                    mask=ok[:, :, None],
-                    other=0.0,
-                    cache_modifier=".cg",
-                )
-                m_next = tl.maximum(m_all, tl.max(m_b, axis=0))
-                w = tl.exp2(m_b - m_next[None, :])
-                alpha_all = tl.exp2(m_all - m_next)
-                l_all = l_all * alpha_all + tl.sum(w * l_b, axis=0)
-                acc_all = acc_all * alpha_all[:, None] + tl.sum(w[:, :, None] * a_b, axis=0)
-                m_all = m_next
+            for b0 in range(0, SPLITS, SB):  # the loop stops at `active`
+                if b0 < active:
+                    sp = b0 + tl.arange(0, SB)
+                    ok = (sp < active)[:, None] & hm_ok[None, :]
+                    at = sp[:, None] * HQ + qm[None, :]  # [SB, GM]
+                    m_b = tl.load(part_m_ptr + at, mask=ok, other=-1.0e30, cache_modifier=".cg")
+                    l_b = tl.load(part_l_ptr + at, mask=ok, other=0.0, cache_modifier=".cg")
+                    a_b = tl.load(
+                        part_acc_ptr + at[:, :, None] * D + d[None, None, :],
+                        mask=ok[:, :, None],
+                        other=0.0,
+                        cache_modifier=".cg",
+                    )
+                    m_next = tl.maximum(m_all, tl.max(m_b, axis=0))
+                    w = tl.exp2(m_b - m_next[None, :])
+                    alpha_all = tl.exp2(m_all - m_next)
+                    l_all = l_all * alpha_all + tl.sum(w * l_b, axis=0)
+                    acc_all = acc_all * alpha_all[:, None] + tl.sum(w[:, :, None] * a_b, axis=0)
+                    m_all = m_next
             out = acc_all / l_all[:, None]
             tl.store(out_ptr + qm[:, None] * D + d[None, :], out, mask=hm_ok[:, None])
 
@@ -218,7 +222,7 @@ class DecodeAttention:
         _attn_kernel[(self.hkv, self.splits)](
             qkv, cos, sin, position, k_cache, v_cache, self.part_m, self.part_l, self.part_acc, self.count, out,
             self.scale_log2, HQ=self.hq, HKV=self.hkv, D=self.d, CHUNK_S=self.chunk, BLOCK_S=64,
-            GPAD=max(16, triton.next_power_of_2(group)), GM=triton.next_power_of_2(group), SB=8,
+            GPAD=max(16, triton.next_power_of_2(group)), GM=triton.next_power_of_2(group), SB=8, SPLITS=self.splits,
             LOWP=not interpreting(), PDL=use_pdl, num_warps=4, **extra,
         )  # fmt: skip
 

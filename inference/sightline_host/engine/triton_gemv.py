@@ -17,18 +17,22 @@ minimum, eight 4-bit codes to an int32 word; the (scale, minimum) pairs sit row-
 of the codes, each made for its kernel:
 
 * "words" (the default): word j of group g holds inputs 128 g + 16 i + j (i = 0..7), so all of a word's codes
-  share one scale. The kernel gives each program one warp and a few rows; lane l holds 16 bytes (4 words, of one
-  group) of every row, for each super-group of 1024 inputs, so that the lane's work on x (loading it, RMSNorm's
-  sum of squares and weight, turning it into float16 pairs) serves all the program's rows. A few lines of PTX turn
+  share one scale. The kernel gives each warp a few rows; lane l holds 16 bytes (4 words, of one group) of every
+  row, for each super-group of 1024 inputs, so that the lane's work on x (loading it, RMSNorm's sum of squares and
+  weight, turning it into float16 pairs) serves all the program's rows. A few lines of PTX turn
   a word into f16x2 halves by OR-ing the codes into the mantissa of 1024 (no int-to-float conversion, which is
   slow), centre them on 0 (q - 8, exact) and take the dot product of 4 words with x in f16x2 fused multiply-adds;
   the scale and minimum are applied per lane in float32. RMSNorm's 1 / rms multiplies the finished dot products:
   the float16 pairs hold x times the norm's weight (products of at most 8 |x| and sums of 16 of them, which stay in
-  float16's range for residual streams up to a few thousand). A program requests 2 super-groups at once before it
-  computes them, and the layers that add into the residual split K (atomically) down to one super-group a program.
-  On an H100, in CUDA graphs of 32 distinct layers chained by PDL, gate_up reaches ~83 % of the copy bandwidth,
-  down ~83 %, o ~67 % and qkv ~55 % (short layers: a few microseconds of launch and memory latency are most of
-  their time); the INT4 decode step as a whole ~64 % of its bound (bench/results/planner-*.json).
+  float16's range for residual streams up to a few thousand). The layers that add into the residual split K
+  (atomically) down to one super-group a program; gate_up gives its 4 super-groups to 4 warps of one program
+  (summed through shared memory, so the GLU sees whole rows); qkv walks them one at a time. These kernels are bound
+  by the bytes in flight, i.e. by registers: K is a compile-time constant so that a row's address is one base plus
+  immediates (80 registers for a tile of 8 rows instead of 128), and one tile a warp at more warps an SM beat two
+  tiles a warp at 255 registers. In the INT4 decode step on an H100 (CUDA graph, PDL) a layer takes ~62 us against
+  ~39 us of weight bytes at the copy bandwidth: qkv ~9, attention ~10.5, o ~4, gate_up ~28, down ~10.5 (each
+  kernel's end after the previous one's, bench/gemv_kernels.py STEP=1); the step as a whole ~68-69 % of its bound
+  (bench/results/gemv-kernels-*.json, planner-*.json).
 * "planes": a row's K in super-groups of 1024 inputs; nibble i of word j holds input 128 i + j. Each plane is
   turned into float32 through the mantissa of 2^23 and multiplied in float32: 4 instructions a weight, so it is
   bound by the ALUs at ~35-45 % of the bandwidth. Kept as the simpler reference.
@@ -385,8 +389,8 @@ def _f16_pair(lo, hi):
 
 @triton.jit
 def _split4(t):
-    """[A, B, 4] (the 4 held by one thread) -> four [A, B] tensors, no data movement."""
-    even, odd = tl.split(tl.reshape(t, (t.shape[0], t.shape[1], 2, 2)))
+    """[A, B, C, 4] (the 4 held by one thread) -> four [A, B, C] tensors, no data movement."""
+    even, odd = tl.split(tl.reshape(t, (t.shape[0], t.shape[1], t.shape[2], 2, 2)))
     v0, v2 = tl.split(even)
     v1, v3 = tl.split(odd)
     return v0, v1, v2, v3
@@ -400,7 +404,8 @@ def _code(p, i: tl.constexpr):
 
 @triton.jit
 def _int4w_dot(p, x0, x1, x2, x3, x4, x5, x6, x7, ASM: tl.constexpr):
-    """sum over a thread's 4 words of (code - 8) x: p [ROWS, 32, 4] words, x_i [1, 32, 4] the inputs of nibble i."""
+    """sum over a thread's 4 words of (code - 8) x: p [WK, ROWS, 32, 4] words, x_i [WK, 1, 32, 4] the inputs of
+    nibble i."""
     if ASM:
         a0, b0, c0, d0 = _split4(_f16_pair(x0, x4))
         a1, b1, c1, d1 = _split4(_f16_pair(x1, x5))
@@ -422,18 +427,19 @@ def _int4w_dot(p, x0, x1, x2, x3, x4, x5, x6, x7, ASM: tl.constexpr):
         )
     else:  # the CPU interpreter runs no PTX: the same sum in float32
         dot = tl.sum(_code(p, 0) * x0 + _code(p, 1) * x1 + _code(p, 2) * x2 + _code(p, 3) * x3
-                     + _code(p, 4) * x4 + _code(p, 5) * x5 + _code(p, 6) * x6 + _code(p, 7) * x7, axis=2)  # fmt: skip
+                     + _code(p, 4) * x4 + _code(p, 5) * x5 + _code(p, 6) * x6 + _code(p, 7) * x7, axis=3)  # fmt: skip
     return dot
 
 
 @triton.jit
 def _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, c, ASM: tl.constexpr, MASK_ROWS: tl.constexpr):
-    """Super-group c of a program's rows: the words [ROWS, 32, 4] (lane l: words 4 l .. 4 l + 3) and the
-    (scale, minimum) pairs [ROWS, 32] of each lane's group (sm_rows: their offsets in super-group 0). Rows past N
-    are masked only where N needs it (a masked load first zeroes its registers: an instruction per register)."""
+    """Super-groups c .. c + WK - 1 of a program's rows (warp v: super-group c + v): the words [WK, ROWS, 32, 4]
+    (lane l: words 4 l .. 4 l + 3) and the (scale, minimum) pairs [WK, ROWS, 32] of each lane's group (sm_rows:
+    their offsets in super-group 0). Rows past N are masked only where N needs it (a masked load first zeroes its
+    registers: an instruction per register)."""
     mask = rok if MASK_ROWS else None
-    p = tl.load(p_ptr + row_base + c * 128 + w[None, :], mask=mask, eviction_policy="evict_first")
-    p = tl.reshape(p, (p.shape[0], 32, 4))
+    p = tl.load(p_ptr + row_base + c * 128 + w, mask=mask, eviction_policy="evict_first")
+    p = tl.reshape(p, (p.shape[0], p.shape[1], 32, 4))
     sm_ptrs = sm_ptr + sm_rows + c * 8
     if ASM:  # a tl.load here would get a layout of its own (its lanes share addresses) and a shuffle through shared
         # memory to the words' layout; the PTX load takes the layout of its users
@@ -457,13 +463,13 @@ def _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, c, ASM: tl.constexpr, 
 
 @triton.jit
 def _load_x4(x_ptr, k):
-    """The inputs [1, 32, 4] of nibble 0 of a super-group's words (lane layout of `_int4w_tile`), from k."""
-    return tl.reshape(tl.load(x_ptr + k), (1, 32, 4)).to(tl.float32)
+    """The inputs [WK, 1, 32, 4] of nibble 0 of a tile's words (lane layout of `_int4w_tile`), from k."""
+    return tl.reshape(tl.load(x_ptr + k), (k.shape[0], 1, 32, 4)).to(tl.float32)
 
 
 @triton.jit
 def _int4w_step(acc, ssq, p, sm, x_ptr, gamma_ptr, k, PRO: tl.constexpr, ASM: tl.constexpr):
-    """acc [ROWS, 32] += one super-group's products, ssq += its inputs squared (RMSNorm); k: the inputs of the
+    """acc [WK, ROWS, 32] += one tile's products, ssq += its inputs squared (RMSNorm); k: the inputs of the
     lanes' words' nibble 0 (nibble i's input is 16 i further)."""
     x0 = _load_x4(x_ptr, k)
     x1 = _load_x4(x_ptr, k + 16)
@@ -483,7 +489,7 @@ def _int4w_step(acc, ssq, p, sm, x_ptr, gamma_ptr, k, PRO: tl.constexpr, ASM: tl
         x5 = x5 * _load_x4(gamma_ptr, k + 80)
         x6 = x6 * _load_x4(gamma_ptr, k + 96)
         x7 = x7 * _load_x4(gamma_ptr, k + 112)
-    xsum = tl.sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, axis=2)  # [1, 32], float32
+    xsum = tl.sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7, axis=3)  # [WK, 1, 32], float32
     dot = _int4w_dot(p, x0, x1, x2, x3, x4, x5, x6, x7, ASM)
     scale, minimum = _scale_min(sm, ASM)
     # sum (q s + m) x = s (sum (q - 8) x + 8 sum x) + m sum x
@@ -499,66 +505,84 @@ def _gemv_int4w_kernel(
     res_ptr,
     out_ptr,
     N,
-    K,
-    KW,
-    KG,
     eps,
+    K: tl.constexpr,
     PRO: tl.constexpr,
     EPI: tl.constexpr,
     ROWS: tl.constexpr,
     BLOCK_N: tl.constexpr,
     SPLIT_K: tl.constexpr,
     TILES: tl.constexpr,
+    WK: tl.constexpr,
     ASM: tl.constexpr,
     PDL: tl.constexpr,
     MASK_ROWS: tl.constexpr,
 ):
-    """INT4 "words" layout, one warp a program. A super-group (1024 inputs, 128 words a row) is a tile: lane l
-    holds words 4 l .. 4 l + 3 (16 bytes, of group l // 4) of every row of the program, so that the work on x
+    """INT4 "words" layout, WK warps a program. A super-group (1024 inputs, 128 words a row) is a warp's tile: lane
+    l holds words 4 l .. 4 l + 3 (16 bytes, of group l // 4) of every row of the program, so that the work on x
     (loading it, RMSNorm's sum of squares and weight, turning it into float16 pairs) is done once per lane and
-    serves all ROWS rows.
+    serves all ROWS rows. The WK warps take WK consecutive super-groups of the same rows (a split of K inside the
+    program, summed through shared memory at the end, so RMSNorm and the GLU still see whole rows).
 
-    A program requests TILES (1 or 2) tiles at once and then computes them: a split of K of at most TILES tiles
-    costs one memory round trip, requested before the PDL wait (weights never depend on the previous kernel). A
-    longer split goes on in chunks of TILES. Chunks past a split's last tile load its last tile again
-    (a cache hit) and skip it, so that no load is masked (a masked load first zeroes its registers)."""
+    A program requests TILES (1 or 2) tiles a warp at once and then computes them: a split of K of at most
+    TILES * WK super-groups costs one memory round trip, requested before the PDL wait (weights never depend on
+    the previous kernel). A longer split goes on in chunks. Chunks past a split's last tile load its last tile
+    again (a cache hit) and skip it, so that no load is masked (a masked load first zeroes its registers).
+
+    K is a compile-time constant: the rows' addresses are then one base plus immediate offsets (runtime K kept
+    a 64-bit address a row and tile live: 128 registers a lane instead of 80 for one tile of 8 rows)."""
     pid_n = tl.program_id(0)
     pid_k = tl.program_id(1)
     rows, row_ok = _weight_rows(pid_n, N, EPI, BLOCK_N, ROWS)
-    w = tl.arange(0, 128)  # word within the super-group; lane l holds w = 4 l .. 4 l + 3
-    x_off = ((w // 16) * 128 + w % 16)[None, :]  # the input of the word's nibble 0 (nibble i: 16 i further)
-    row_base = rows.to(tl.int64)[:, None] * KW  # KW = K / 8 words and KG = K / 128 groups a row are arguments, so
-    # that Triton knows their alignment. The (scale, minimum) of each lane's group: [ROWS, 32] offsets from the
-    # start (a [ROWS, 1] tensor would get a layout of its own, and a shuffle through shared memory)
-    sm_rows = rows[:, None] * KG + (tl.arange(0, 32) // 4)[None, :]
-    rok = row_ok[:, None]
-    supers = K // 1024
-    per = tl.cdiv(supers, SPLIT_K)
-    c_begin = pid_k * per
-    c_last = tl.minimum(c_begin + per, supers) - 1  # `gemv` leaves no split empty
-    p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, c_begin, ASM, MASK_ROWS)
+    # Tiles are [WK, ROWS, ...]: with the warps' dimension first, Triton's layouts put the warps on it (on ROWS,
+    # each warp would need every warp's x, through shared memory).
+    v = tl.arange(0, WK)[:, None]  # the warp: super-group c + v of a tile at c
+    w = tl.arange(0, 128)[None, :]  # word within the super-group; lane l holds w = 4 l .. 4 l + 3
+    words = (v * 128 + w)[:, None, :]  # [WK, 1, 128]
+    x_off = (v * 1024 + (w // 16) * 128 + w % 16)[:, None, :]  # the input of the word's nibble 0 (nibble i: 16 i on)
+    KW: tl.constexpr = K // 8  # words a row
+    KG: tl.constexpr = K // 128  # groups a row
+    row_base = rows.to(tl.int64)[None, :, None] * KW
+    # The (scale, minimum) of each lane's group: [WK, ROWS, 32] offsets from the start (a [1, ROWS, 1] tensor would
+    # get a layout of its own, and a shuffle through shared memory)
+    sm_rows = rows[None, :, None] * KG + (v * 8 + tl.arange(0, 32)[None, :] // 4)[:, None, :]
+    rok = row_ok[None, :, None]
+    supers: tl.constexpr = K // 1024
+    per: tl.constexpr = (supers + SPLIT_K - 1) // SPLIT_K
+    if SPLIT_K == 1:  # known bounds: a split of WK * TILES super-groups compiles to no loop at all
+        c_begin: tl.constexpr = 0
+        c_last: tl.constexpr = supers - WK
+    else:
+        c_begin = pid_k * per
+        c_last = tl.minimum(c_begin + per, supers) - WK  # the last tile's first super-group; `gemv` leaves no split
+    # empty and makes WK divide every split
+    p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, words, c_begin, ASM, MASK_ROWS)
     if TILES >= 2:
-        p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, tl.minimum(c_begin + 1, c_last), ASM,
+        p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, words, tl.minimum(c_begin + WK, c_last), ASM,
                              MASK_ROWS)  # fmt: skip
     if PDL:
         gdc_launch_dependents()
         gdc_wait()
-    acc = tl.zeros((ROWS, 32), dtype=tl.float32)
-    ssq = tl.zeros((1, 32, 4), dtype=tl.float32)
-    for c in range(c_begin, c_last + 1, TILES):
-        acc, ssq = _int4w_step(acc, ssq, p0, s0, x_ptr, gamma_ptr, c * 1024 + x_off, PRO, ASM)
-        if TILES >= 2:  # noqa: SIM102 - a constexpr test around a run-time one
-            if c + 1 <= c_last:
-                acc, ssq = _int4w_step(acc, ssq, p1, s1, x_ptr, gamma_ptr, (c + 1) * 1024 + x_off, PRO, ASM)
-        if c + TILES <= c_last:  # the next chunk
-            n = c + TILES
-            p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, n, ASM, MASK_ROWS)
-            if TILES >= 2:
-                p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, w, tl.minimum(n + 1, c_last), ASM,
-                                     MASK_ROWS)  # fmt: skip
-    total = tl.sum(acc, axis=1)
+    acc = tl.zeros((WK, ROWS, 32), dtype=tl.float32)
+    ssq = tl.zeros((WK, 1, 32, 4), dtype=tl.float32)
+    # Compile-time loop bounds (the last split may end early): Triton's interpreter turns assigned values into
+    # one-element arrays, which recent NumPy no longer converts to range() bounds.
+    for t in range(0, per, TILES * WK):
+        c = c_begin + t
+        if c <= c_last:
+            acc, ssq = _int4w_step(acc, ssq, p0, s0, x_ptr, gamma_ptr, c * 1024 + x_off, PRO, ASM)
+            if TILES >= 2:  # noqa: SIM102 - a constexpr test around a run-time one
+                if c + WK <= c_last:
+                    acc, ssq = _int4w_step(acc, ssq, p1, s1, x_ptr, gamma_ptr, (c + WK) * 1024 + x_off, PRO, ASM)
+            if c + TILES * WK <= c_last:  # the next chunk
+                n = c + TILES * WK
+                p0, s0 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, words, n, ASM, MASK_ROWS)
+                if TILES >= 2:
+                    p1, s1 = _int4w_tile(p_ptr, sm_ptr, row_base, sm_rows, rok, words, tl.minimum(n + WK, c_last),
+                                         ASM, MASK_ROWS)  # fmt: skip
+    total = tl.sum(tl.sum(acc, axis=2), axis=0)
     if PRO == 1:  # a prologue split of K never gets: x is whole
-        total = total * tl.rsqrt(tl.sum(tl.sum(tl.sum(ssq, axis=2), axis=1), axis=0) / K + eps)
+        total = total * tl.rsqrt(tl.sum(tl.sum(tl.sum(tl.sum(ssq, axis=3), axis=2), axis=1), axis=0) / K + eps)
     _epilogue(total, pid_n, res_ptr, out_ptr, N, EPI, BLOCK_N, ROWS, SPLIT_K)
 
 
@@ -643,16 +667,21 @@ INT4_CONFIGS: list[Config] = [  # the second field is PREFETCH (0/1) here
     (8, 0, 4, 4, 1),
 ]
 
-# The "words" layout: (ROWS, TILES, SPLIT_K, 1 warp, 1 stage); SPLIT_K 0: one split per TILES super-groups. One
-# configuration for layers that may split K (o, down: one super-group a program, the partial sums added
-# atomically) and one for the rest (qkv, gate_up: 8 rows, 2 super-groups at a time), chosen on an H100 in CUDA
-# graphs of 32 distinct layers chained by PDL (bench/gemv_kernels.py) and in the decode step (bench/planner_decode.py:
-# gate_up at (4, 4, 1) was 7 % faster alone but the step 4 % slower). Timing single launches after an L2 flush
-# (`_choose`) picked worse ones: launch latency and the flush's write-backs are most of these kernels' microseconds.
-# Lost in the chains: 16 rows (spills), 4 super-groups a program up front (4 rows: ~200 registers, two waves),
-# a register cap (maxnreg 128 / 168: spills), the double-buffered loop over super-groups this replaced, and an
-# RMSNorm pass over x before the products (4 % slower over the chained layers than scaling the sums after).
-INT4W_CONFIGS: dict[str, Config] = {"split": (8, 1, 0, 1, 1), "rows": (8, 2, 1, 1, 1)}
+# The "words" layout: (ROWS, TILES, SPLIT_K, warps WK along K, 1 stage); SPLIT_K 0: one split per TILES * WK
+# super-groups. One configuration for layers that may split K (o, down: one super-group a program, the partial sums
+# added atomically), one for the GLU (gate_up: 8 rows, its 4 super-groups on 4 warps) and one for the rest (qkv:
+# 4 rows, one super-group at a time). Chosen on an H100 by the time of the whole INT4 decode step (Llama-3-8B
+# shapes, CUDA graph, PDL; each layer's configuration varied alone, the best combined: 2.25 ms a step against
+# 2.47 ms for the previous (8, 2, 1, 1, 1) rows configuration with K passed at run time): the per-shape chains of
+# bench/gemv_kernels.py rank configurations differently from the step (gate_up at (4, 4, 1) was 7 % faster alone
+# but the step 4 % slower), and timing single launches after an L2 flush (`_choose`) picked worse ones still:
+# launch latency and the flush's write-backs are most of these kernels' microseconds. Within ~1 % of the best
+# step (run-to-run noise): qkv at (8, 1, 1, 4, 1), (8, 1, 1, 1, 1); 2-4 % slower: 16 rows on 2 or 4 warps, 2
+# tiles of 8 rows (255 registers: 8 warps an SM), o or down on 2 or 4 warps or with 16 rows, qkv and gate_up
+# on 4 warps of 4 rows (+13 %). Lost before: a register cap (maxnreg: spills), the double-buffered loop over
+# super-groups that TILES replaced, and an RMSNorm pass over x before the products (4 % slower over the chained
+# layers than scaling the sums after).
+INT4W_CONFIGS: dict[str, Config] = {"split": (8, 1, 0, 1, 1), "rows": (4, 1, 1, 1, 1), "glu": (8, 1, 1, 4, 1)}
 
 _chosen: dict[tuple[Any, ...], Config] = {}
 _timings: dict[tuple[Any, ...], list[tuple[Config, float]]] = {}
@@ -714,6 +743,14 @@ def _choose(
     return chosen
 
 
+def _warps_along_k(supers: int, split: int, warps: int) -> int:
+    """The words kernel's warps along K, fewest halvings of `warps` that divide every split's super-groups."""
+    per = triton.cdiv(supers, split)
+    while per % warps or (supers - (split - 1) * per) % warps:
+        warps //= 2
+    return warps
+
+
 def gemv(
     x: torch.Tensor,
     weight: torch.Tensor | PackedInt4,
@@ -750,8 +787,9 @@ def gemv(
     words = isinstance(weight, PackedInt4) and weight.layout == "words"
 
     def splits(cfg: Config) -> int:
-        """SPLIT_K of a configuration; for the words kernel 0 means one split per chunk of TILES super-groups."""
-        return triton.cdiv(supers, cfg[1]) if words and cfg[2] == 0 else cfg[2]
+        """SPLIT_K of a configuration; for the words kernel 0 means one split per chunk of TILES super-groups a
+        warp (TILES * warps super-groups)."""
+        return triton.cdiv(supers, cfg[1] * cfg[3]) if words and cfg[2] == 0 else cfg[2]
 
     def launch(cfg: Config) -> None:
         block_n, block_k, _, warps, stages = cfg
@@ -768,9 +806,10 @@ def gemv(
         if isinstance(weight, PackedInt4) and words:  # (both tests, for mypy)
             if (split - 1) * triton.cdiv(supers, split) >= supers or block_k not in (1, 2):
                 raise ValueError(f"{split} splits of {supers} super-groups leave one empty, or TILES is not 1 or 2")
+            warps = _warps_along_k(supers, split, warps)
             _gemv_int4w_kernel[grid](
-                x, weight.packed, weight.scale_min, gamma, res, out, n, k, k // 8, k // GROUP, eps, **common,
-                TILES=block_k, ASM=not interpreting(), MASK_ROWS=n % block_n != 0, num_warps=warps, num_stages=stages,
+                x, weight.packed, weight.scale_min, gamma, res, out, n, eps, K=k, **common, TILES=block_k, WK=warps,
+                ASM=not interpreting(), MASK_ROWS=n % block_n != 0, num_warps=warps, num_stages=stages,
             )  # fmt: skip
         elif isinstance(weight, PackedInt4):
             _gemv_int4_kernel[grid](
@@ -787,7 +826,7 @@ def gemv(
         can_split = epi == EPI_ADD and in_place and pro == PRO_PLAIN
         family = f"int4-{weight.layout}" if isinstance(weight, PackedInt4) else "16bit"
         if words:
-            candidates = [INT4W_CONFIGS["split" if can_split else "rows"]]
+            candidates = [INT4W_CONFIGS["split" if can_split else "glu" if epi == EPI_GLU else "rows"]]
         else:
             table = INT4_CONFIGS if family == "int4-planes" else BF16_CONFIGS
             candidates = [c for c in table if c[2] == 1 or can_split]

@@ -19,11 +19,21 @@ import torch
 
 from sightline_host.engine.token_loop import TokenLoop, mask_words
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage, check_fits
+from sightline_host.planner.incremental_text import IncrementalText
 from sightline_host.planner.stop_strings import SentText
 from sightline_host.vlm.grammar_constraint import grammar_for
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
+
+
+def loop_memory(loop: TokenLoop) -> dict[str, int]:
+    d = loop.decoder
+    held = d.weight_bytes() - d.embed.shape[1] * d.embed.element_size()  # one embedding row counted there
+    held += d.embed.numel() * d.embed.element_size() + 2 * d.k_cache.numel() * d.k_cache.element_size()
+    store = getattr(getattr(loop, "engine", None), "prefix_cache", None)
+    held += store.nbytes() if store is not None else 0
+    return {str(d.embed.device): held}
 
 
 class BuiltinPlannerEngine:
@@ -46,13 +56,23 @@ class BuiltinPlannerEngine:
         self._lltokenizer: llguidance.LLTokenizer | None = None
 
     def memory(self) -> dict[str, int]:
-        """Bytes this engine holds, by device: weights, the KV cache and the prefix cache's block store."""
-        d = self._loop.decoder
-        held = d.weight_bytes() - d.embed.shape[1] * d.embed.element_size()  # one embedding row counted there
-        held += d.embed.numel() * d.embed.element_size() + 2 * d.k_cache.numel() * d.k_cache.element_size()
-        store = getattr(getattr(self._loop, "engine", None), "prefix_cache", None)
-        held += store.nbytes() if store is not None else 0
-        return {str(d.embed.device): held}
+        """Bytes this engine holds, by device: weights, the KV cache and the prefix cache's block store (on every
+        GPU of a tensor-parallel split)."""
+        held = loop_memory(self._loop)
+        for device, size in getattr(self._loop, "follower_memory", {}).items():
+            held[device] = held.get(device, 0) + size  # ranks on the CPU share one "device"
+        return held
+
+    def healthy(self) -> bool:
+        """False once a tensor-parallel rank is lost: the registry then loads the model again."""
+        check = getattr(self._loop, "healthy", None)
+        return bool(check()) if callable(check) else True
+
+    def close(self) -> None:
+        """Stops the tensor-parallel followers, if any; the rest is freed with the engine."""
+        close = getattr(self._loop, "close", None)
+        if callable(close):
+            close()
 
     def _constraint_tokenizer(self) -> llguidance.LLTokenizer:
         # About a second for a 128k vocabulary: built once, on the first constrained request.
@@ -111,8 +131,7 @@ class BuiltinPlannerEngine:
         mask: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> Iterator[ChatDelta]:
-        answer: list[int] = []
-        decoded = ""
+        answer = IncrementalText(self._tokenizer)
         sent = SentText(request.stop)
         finish: FinishReason = "length"
         while usage.completion_tokens < request.max_tokens:
@@ -130,11 +149,9 @@ class BuiltinPlannerEngine:
             done = matcher is not None and matcher.is_stopped()
             if not done and usage.completion_tokens < request.max_tokens:
                 self._loop.feed(token)  # the GPU runs it while the text below is decoded and streamed
-            answer.append(token)
-            # Decoding the whole answer each time keeps multi-token characters and merged spaces right.
-            decoded = str(self._tokenizer.decode(answer, skip_special_tokens=True))
-            if decoded.endswith("\ufffd") and not done:
+            if not answer.add(token) and not done:
                 continue  # half of a multi-byte character: wait for the rest
+            decoded = answer.whole() if done else answer.text
             piece = sent.advance(decoded)
             if piece:
                 yield ChatDelta(piece)
@@ -144,6 +161,6 @@ class BuiltinPlannerEngine:
             if done:
                 finish = "stop"
                 break
-        if tail := sent.rest(decoded):
+        if tail := sent.rest(answer.whole()):
             yield ChatDelta(tail)
         yield ChatDelta("", finish)

@@ -156,6 +156,11 @@ class ChatModels:
         """The model's engine, loaded on first use (see `load`)."""
         model = self.find(name)
         with self._lock:
+            stale = self._engines.get(model.id)
+            if stale is not None and not _healthy(stale):  # a tensor-parallel rank was lost: start afresh
+                self._engines.pop(model.id)
+                _close(stale)
+                ACCOUNTING.unregister(model.role, model.id)
             if model.id not in self._engines:
                 self._engines[model.id] = self._load(model)
             return self._engines[model.id]
@@ -173,6 +178,8 @@ class ChatModels:
             process = self._processes.pop(model.id, None)
         if process is not None:
             process.stop()
+        if engine is not None:
+            _close(engine)
         ACCOUNTING.unregister(model.role, model.id)
         return engine is not None
 
@@ -239,6 +246,18 @@ class ChatModels:
         """Unloads every model and stops the external engines this host started."""
         for name in self.loaded():
             self.unload(name)
+
+
+def _healthy(engine: ChatEngine) -> bool:
+    check = getattr(engine, "healthy", None)
+    return bool(check()) if callable(check) else True
+
+
+def _close(engine: ChatEngine) -> None:
+    # Engines that hold processes of their own (tensor-parallel followers) stop them; the rest are just dropped.
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
 
 
 _OOM_TEXT = re.compile(r"out of memory|failed to allocate|cannot allocate|unable to allocate", re.IGNORECASE)

@@ -12,6 +12,9 @@ MAX_POINTS_PER_ANSWER = 16
 MAX_POINT_LABEL_CHARS = 256
 MAX_POINT_ANSWER_CHARS = 8192
 
+ElementKind = Literal["text", "button", "icon", "text_field", "checkbox", "radio", "dropdown", "menu_item", "tab", "link", "toggle", "slider", "scrollbar", "window_control", "other"]
+TelemetrySourceKind = Literal["nvml", "system", "replay"]
+
 
 class ImageBox(TypedDict):
     x: float
@@ -80,7 +83,7 @@ class TextLine(TypedDict):
 
 class Element(TypedDict):
     id: int
-    kind: Literal["text", "button", "icon", "text_field", "checkbox", "radio", "dropdown", "menu_item", "tab", "link", "toggle", "slider", "scrollbar", "window_control", "other"]
+    kind: ElementKind
     text: str
     box: ImageBox
     confidence: float
@@ -164,7 +167,7 @@ class ModelMemory(TypedDict):
 class Telemetry(TypedDict):
     type: Literal["telemetry"]
     id: str
-    source: Literal["nvml", "system", "replay"]
+    source: TelemetrySourceKind
     reason: NotRequired[str]
     time_ms: float
     gpus: list[GpuTelemetry]
@@ -228,7 +231,7 @@ class VramPlan(TypedDict):
     type: Literal["vram_plan"]
     id: str
     profile: str
-    gpus_from: Literal["nvml", "system", "replay"]
+    gpus_from: TelemetrySourceKind
     no_gpu_reason: NotRequired[str]
     outcome: Literal["fits", "fits_with_changes", "does_not_fit"]
     verdict: str

@@ -16,11 +16,12 @@ from sightline_host.telemetry.nvml_source import NvmlSource, NvmlUnavailable
 from sightline_host.telemetry.replay import ReplayError, ReplaySource
 from sightline_host.telemetry.snapshot import (
     GpuProcess,
-    GpuSample,
-    ModelHolding,
+    GpuTelemetry,
+    ModelMemory,
     SystemMemory,
     TelemetrySnapshot,
     TelemetrySource,
+    TelemetrySourceKind,
 )
 from sightline_host.telemetry.system_source import SystemSource
 
@@ -30,9 +31,9 @@ __all__ = [
     "ACCOUNTING",
     "REPLAY_ENV",
     "GpuProcess",
-    "GpuSample",
+    "GpuTelemetry",
     "ModelAccounting",
-    "ModelHolding",
+    "ModelMemory",
     "NvmlSource",
     "NvmlUnavailable",
     "ReplayError",
@@ -41,6 +42,7 @@ __all__ = [
     "SystemSource",
     "TelemetrySnapshot",
     "TelemetrySource",
+    "TelemetrySourceKind",
     "open_source",
 ]
 

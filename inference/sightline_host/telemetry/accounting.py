@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 
-from sightline_host.telemetry.snapshot import ModelHolding
+from sightline_host.protocol.types import ModelMemory
 
 _DEVICE = re.compile(r"^(cpu|cuda:\d+|gpu:\d+)$")
 
@@ -19,9 +19,9 @@ _DEVICE = re.compile(r"^(cpu|cuda:\d+|gpu:\d+)$")
 class ModelAccounting:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str, str], ModelHolding] = {}
+        self._entries: dict[tuple[str, str, str], ModelMemory] = {}
 
-    def register(self, role: str, model_id: str, device: str, nbytes: int) -> ModelHolding:
+    def register(self, role: str, model_id: str, device: str, nbytes: int) -> ModelMemory:
         """Record (or replace) what ``model_id`` in ``role`` holds on ``device``. A model split over several
         devices registers once per device."""
         if not role or not model_id:
@@ -30,10 +30,10 @@ class ModelAccounting:
             raise ValueError(f"device {device!r} is not 'cpu' or 'cuda:N'")
         if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
             raise ValueError(f"bytes must be a non-negative integer, not {nbytes!r}")
-        holding = ModelHolding(role, model_id, device, nbytes)
+        holding = ModelMemory(role=role, model_id=model_id, device=device, bytes=nbytes)
         with self._lock:
             self._entries[(role, model_id, device)] = holding
-        return holding
+        return holding.copy()
 
     def unregister(self, role: str, model_id: str, device: str | None = None) -> int:
         """Forget the model (on one device, or on all of them); returns how many entries were removed."""
@@ -43,9 +43,11 @@ class ModelAccounting:
                 del self._entries[k]
         return len(keys)
 
-    def holdings(self) -> tuple[ModelHolding, ...]:
+    def holdings(self) -> tuple[ModelMemory, ...]:
+        """Copies of the entries, by device, role and model: changing one leaves the registry as it is."""
         with self._lock:
-            return tuple(sorted(self._entries.values(), key=lambda h: (h.device, h.role, h.model_id)))
+            entries = [h.copy() for h in self._entries.values()]
+        return tuple(sorted(entries, key=lambda h: (h["device"], h["role"], h["model_id"])))
 
     def clear(self) -> None:
         with self._lock:

@@ -17,15 +17,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sightline_host.protocol.types import GpuProcess, GpuTelemetry, ModelMemory, SystemMemory, TelemetrySourceKind
 from sightline_host.telemetry.accounting import ACCOUNTING, ModelAccounting
-from sightline_host.telemetry.snapshot import (
-    GpuProcess,
-    GpuSample,
-    ModelHolding,
-    SourceKind,
-    SystemMemory,
-    TelemetrySnapshot,
-)
+from sightline_host.telemetry.snapshot import TelemetrySnapshot
 from sightline_host.telemetry.system_source import system_memory
 
 RAW_FORMAT = "sightline-nvml/1"
@@ -100,7 +94,11 @@ def read_raw(nvml: Any) -> dict[str, Any]:
         )
     try:
         mem = system_memory()
-        system: dict[str, int] | None = {"used_bytes": mem.used_bytes, "total_bytes": mem.total_bytes}
+        # The recording format's own names (recordings on disk use them), not the protocol's.
+        system: dict[str, int] | None = {
+            "used_bytes": mem["memory_used_bytes"],
+            "total_bytes": mem["memory_total_bytes"],
+        }
     except (OSError, ValueError):
         system = None
     return {
@@ -134,7 +132,7 @@ def _field(device: Mapping[str, Any], key: str, where: str) -> Any:
     return device[key]
 
 
-def _processes(device: Mapping[str, Any]) -> tuple[GpuProcess, ...]:
+def _processes(device: Mapping[str, Any]) -> list[GpuProcess]:
     by_pid: dict[int, int | None] = {}
     for key in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
         procs = device.get(key)
@@ -149,10 +147,10 @@ def _processes(device: Mapping[str, Any]) -> tuple[GpuProcess, ...]:
             # A process in both lists (compute and graphics) reports the same memory: count it once.
             known = [v for v in (by_pid.get(pid), used_int) if v is not None]
             by_pid[pid] = max(known) if known else None
-    return tuple(GpuProcess(pid, used) for pid, used in sorted(by_pid.items()))
+    return [GpuProcess(pid=pid, used_bytes=used) for pid, used in sorted(by_pid.items())]
 
 
-def gpu_from_raw(device: Mapping[str, Any], where: str = "device") -> GpuSample:
+def gpu_from_raw(device: Mapping[str, Any], where: str = "device") -> GpuTelemetry:
     index = _field(device, "index", where)
     memory = _field(device, "nvmlDeviceGetMemoryInfo", where)
     if not isinstance(index, int) or not _ok(memory) or not isinstance(memory, dict):
@@ -162,7 +160,7 @@ def gpu_from_raw(device: Mapping[str, Any], where: str = "device") -> GpuSample:
     util = device.get("nvmlDeviceGetUtilizationRates")
     name = device.get("nvmlDeviceGetName")
     uuid = device.get("nvmlDeviceGetUUID")
-    return GpuSample(
+    return GpuTelemetry(
         index=index,
         name=name if isinstance(name, str) else f"GPU {index}",
         uuid=uuid if isinstance(uuid, str) else "",
@@ -180,7 +178,7 @@ def gpu_from_raw(device: Mapping[str, Any], where: str = "device") -> GpuSample:
 
 def snapshot_from_raw(
     raw: Mapping[str, Any],
-    source: SourceKind,
+    source: TelemetrySourceKind,
     accounting: ModelAccounting = ACCOUNTING,
     time_ms: float | None = None,
     where: str = "record",
@@ -191,7 +189,9 @@ def snapshot_from_raw(
     gpus = tuple(gpu_from_raw(d, f"{where}: devices[{i}]") for i, d in enumerate(devices))
     recorded = raw.get("system_memory")
     if isinstance(recorded, dict) and isinstance(recorded.get("used_bytes"), int):
-        system = SystemMemory(int(recorded["used_bytes"]), int(recorded["total_bytes"]))
+        system = SystemMemory(
+            memory_used_bytes=int(recorded["used_bytes"]), memory_total_bytes=int(recorded["total_bytes"])
+        )
     else:
         system = system_memory()
     stamp = raw.get("time")
@@ -201,7 +201,7 @@ def snapshot_from_raw(
     return TelemetrySnapshot(source, time_ms, gpus, system, _models(raw, accounting, where), reason)
 
 
-def _models(raw: Mapping[str, Any], accounting: ModelAccounting, where: str) -> tuple[ModelHolding, ...]:
+def _models(raw: Mapping[str, Any], accounting: ModelAccounting, where: str) -> tuple[ModelMemory, ...]:
     """The live accounting, plus what a record says its recording process's accounting held (an optional
     ``models`` list of ``{role, model_id, device, bytes}``): a recording made beside a model loader replays
     with the models that held its memory. Live entries win over recorded ones of the same role, model and device."""
@@ -211,20 +211,22 @@ def _models(raw: Mapping[str, Any], accounting: ModelAccounting, where: str) -> 
         return live
     if not isinstance(recorded, list):
         raise RawRecordError(f"{where}: models is not a list")
-    merged: dict[tuple[str, str, str], ModelHolding] = {}
+    merged: dict[tuple[str, str, str], ModelMemory] = {}
     for i, m in enumerate(recorded):
         ok = isinstance(m, dict) and all(isinstance(m.get(k), str) and m[k] for k in ("role", "model_id", "device"))
         size = m.get("bytes") if isinstance(m, dict) else None
         if not ok or isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise RawRecordError(f"{where}: models[{i}] needs role, model_id, device and bytes ({m!r})")
-        merged[(m["role"], m["model_id"], m["device"])] = ModelHolding(m["role"], m["model_id"], m["device"], size)
+        merged[(m["role"], m["model_id"], m["device"])] = ModelMemory(
+            role=m["role"], model_id=m["model_id"], device=m["device"], bytes=size
+        )
     for h in live:
-        merged[(h.role, h.model_id, h.device)] = h
-    return tuple(sorted(merged.values(), key=lambda h: (h.device, h.role, h.model_id)))
+        merged[(h["role"], h["model_id"], h["device"])] = h
+    return tuple(sorted(merged.values(), key=lambda h: (h["device"], h["role"], h["model_id"])))
 
 
 class NvmlSource:
-    kind: SourceKind = "nvml"
+    kind: TelemetrySourceKind = "nvml"
 
     def __init__(self, accounting: ModelAccounting = ACCOUNTING, nvml: Any | None = None) -> None:
         self._nvml = nvml if nvml is not None else _load_pynvml()

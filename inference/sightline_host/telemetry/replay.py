@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sightline_host.protocol.types import TelemetrySourceKind
 from sightline_host.telemetry.accounting import ACCOUNTING, ModelAccounting
 from sightline_host.telemetry.nvml_source import RawRecordError, snapshot_from_raw
-from sightline_host.telemetry.snapshot import SourceKind, TelemetrySnapshot
+from sightline_host.telemetry.snapshot import TelemetrySnapshot
 
 
 class ReplayError(ValueError):
@@ -50,7 +51,7 @@ def load_records(path: Path) -> list[dict[str, Any]]:
 
 
 class ReplaySource:
-    kind: SourceKind = "replay"
+    kind: TelemetrySourceKind = "replay"
 
     def __init__(self, path: Path, accounting: ModelAccounting = ACCOUNTING) -> None:
         self.path = path

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from sightline_host.protocol.types import SystemMemory, TelemetrySourceKind
 from sightline_host.telemetry.accounting import ACCOUNTING, ModelAccounting
-from sightline_host.telemetry.snapshot import SourceKind, SystemMemory, TelemetrySnapshot
+from sightline_host.telemetry.snapshot import TelemetrySnapshot
 
 MEMINFO = Path("/proc/meminfo")
 
@@ -29,7 +30,7 @@ def parse_meminfo(text: str) -> SystemMemory:
     available = values.get("MemAvailable")
     if available is None:  # kernels before 3.14
         available = values.get("MemFree", 0) + values.get("Buffers", 0) + values.get("Cached", 0)
-    return SystemMemory(used_bytes=max(0, total - available), total_bytes=total)
+    return SystemMemory(memory_used_bytes=max(0, total - available), memory_total_bytes=total)
 
 
 def system_memory() -> SystemMemory:
@@ -44,7 +45,7 @@ def system_memory() -> SystemMemory:
         free = os.sysconf("SC_AVPHYS_PAGES") * page
     except (ValueError, OSError):
         free = 0
-    return SystemMemory(used_bytes=max(0, total - free), total_bytes=total)
+    return SystemMemory(memory_used_bytes=max(0, total - free), memory_total_bytes=total)
 
 
 def _windows_memory() -> SystemMemory:  # pragma: no cover - exercised on Windows only
@@ -65,13 +66,15 @@ def _windows_memory() -> SystemMemory:  # pragma: no cover - exercised on Window
     status.dwLength = ctypes.sizeof(MemoryStatusEx)
     if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined,unused-ignore]
         raise OSError("GlobalMemoryStatusEx failed")
-    return SystemMemory(used_bytes=int(status.ullTotalPhys - status.ullAvailPhys), total_bytes=int(status.ullTotalPhys))
+    return SystemMemory(
+        memory_used_bytes=int(status.ullTotalPhys - status.ullAvailPhys), memory_total_bytes=int(status.ullTotalPhys)
+    )
 
 
 class SystemSource:
     """No GPU figures; system memory and the model registry, with the reason there are no GPUs."""
 
-    kind: SourceKind = "system"
+    kind: TelemetrySourceKind = "system"
 
     def __init__(self, reason: str, accounting: ModelAccounting = ACCOUNTING) -> None:
         self.reason = reason

@@ -5,30 +5,30 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import cast, get_args
 
-# Must equal `ElementKind` in src-shared/bridge-api.ts (a test compares them).
-ElementKind = Literal[
-    "text",
-    "button",
-    "icon",
-    "text_field",
-    "checkbox",
-    "radio",
-    "dropdown",
-    "menu_item",
-    "tab",
-    "link",
-    "toggle",
-    "slider",
-    "scrollbar",
-    "window_control",
-    "other",
+# The element kinds are the protocol's: `ElementKind` in src-shared/bridge-api.ts, generated into
+# sightline_host/protocol/types.py by `npm run gen:protocol`. Only the prompts and synonyms below are the detector's.
+from sightline_host.protocol.types import ElementKind
+
+__all__ = [
+    "ELEMENT_KINDS",
+    "UI_VOCABULARY",
+    "ElementKind",
+    "Vocabulary",
+    "VocabularyMissing",
+    "kind_of",
+    "load_vocabulary",
+    "names_from_ultralytics_metadata",
+    "parse_vocabulary",
+    "vocabulary_path",
 ]
-ELEMENT_KINDS: tuple[str, ...] = get_args(ElementKind)
 
-# The prompts YOLO-World is exported with. CLIP embeds each phrase; the plainer and more common the phrase, the
-# better its embedding matches what a screenshot shows, hence "radio button" rather than "radio".
+ELEMENT_KINDS: tuple[ElementKind, ...] = get_args(ElementKind)
+
+# The prompts YOLO-World is exported with (`kind_of` maps each to its element kind). CLIP embeds each phrase; the
+# plainer and more common the phrase, the better its embedding matches what a screenshot shows, hence "radio button"
+# rather than "radio".
 UI_VOCABULARY: tuple[str, ...] = (
     "button",
     "icon",

@@ -14,6 +14,7 @@ from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteria
 from transformers.generation.streamers import BaseStreamer
 
 from sightline_host.planner.chat_types import ChatDelta, ChatRequest, EngineError, FinishReason, Usage
+from sightline_host.planner.incremental_text import IncrementalText
 from sightline_host.planner.stop_strings import SentText
 from sightline_host.vlm.backends import Sampling, VlmBackend
 from sightline_host.vlm.grammar_constraint import GrammarConstraint, grammar_for
@@ -113,8 +114,7 @@ class TransformersVlmEngine:
     def _read(
         self, items: queue.Queue[_Item], request: ChatRequest, usage: Usage, stop: threading.Event
     ) -> Iterator[ChatDelta]:
-        tokens: list[int] = []
-        decoded = ""
+        answer = IncrementalText(self._backend.tokenizer)
         sent = SentText(request.stop)
         finish: FinishReason = "length"
         while (item := items.get()) is not None:
@@ -127,18 +127,15 @@ class TransformersVlmEngine:
             if item in self._backend.eos_token_ids:
                 finish = "stop"
                 continue
-            tokens.append(item)
             usage.completion_tokens += 1
-            # Decoding the whole answer each time keeps multi-token characters and merged spaces right.
-            decoded = str(self._backend.tokenizer.decode(tokens, skip_special_tokens=True))
-            if decoded.endswith("\ufffd"):
+            if not answer.add(item):
                 continue  # half of a multi-byte character: wait for the rest
-            piece = sent.advance(decoded)
+            piece = sent.advance(answer.text)
             if piece:
                 yield ChatDelta(piece)
             if sent.stopped:
                 finish = "stop"
                 stop.set()
-        if tail := sent.rest(decoded):
+        if tail := sent.rest(answer.whole()):
             yield ChatDelta(tail)
         yield ChatDelta("", finish)
