@@ -8,6 +8,9 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +142,49 @@ def test_the_registry_replaces_a_split_planner_that_lost_a_rank_and_unload_stops
         models.close()
     assert not fresh.process.is_alive() and fresh.process.exitcode == 0
     assert [h for h in ACCOUNTING.holdings() if h["role"] == "planner"] == []
+
+
+HOLD_A_SPLIT_MODEL = """
+import sys, time
+from pathlib import Path
+from sightline_host.planner.builtin_loading import load_builtin_planner
+
+if __name__ == "__main__":
+    engine = load_builtin_planner("tiny", Path(sys.argv[1]), {}, "cpu", 512, tensor_parallel=2)
+    print("follower", engine._loop._followers[0].process.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_followers_exit_when_the_host_process_is_killed(checkpoint_dir: Path, tmp_path: Path) -> None:
+    script = tmp_path / "hold.py"
+    script.write_text(HOLD_A_SPLIT_MODEL)
+    inference = Path(__file__).resolve().parents[1]
+    host = subprocess.Popen(
+        [sys.executable, str(script), str(checkpoint_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(inference)},
+    )
+    try:
+        assert host.stdout is not None
+        lines = (line.split() for line in host.stdout)  # gloo prints its own lines too
+        follower = next(int(words[1]) for words in lines if words[:1] == ["follower"])
+        host.kill()  # no clean-up of its own: the follower must notice by itself
+        host.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _alive(follower):
+            time.sleep(0.2)
+        assert not _alive(follower)
+    finally:
+        host.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # An exited child of a killed parent is reaped by init; until then it is a zombie, which counts as gone.
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split(")")[-1].split()[0] != "Z"

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -194,6 +195,7 @@ def follower_main(rank: int, load: PlannerLoad, rendezvous: str, conn: Connectio
     """A follower's whole life: join, load its shard, say so, wait for the go, then repeat rank 0's steps."""
     from sightline_host.engine.checkpoint import load_weights  # noqa: PLC0415
 
+    _exit_with_the_host()
     try:
         conn.send(("started", None))
         tp = _join(rank, load, rendezvous)
@@ -213,6 +215,18 @@ def follower_main(rank: int, load: PlannerLoad, rendezvous: str, conn: Connectio
             conn.send(("failed", f"{type(error).__name__}: {error}"))
     finally:
         _leave()
+
+
+def _exit_with_the_host() -> None:
+    """A follower waiting inside a collective never sees its pipe close; this sees the host go and frees the GPU."""
+    host = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == host:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="host-watch", daemon=True).start()
 
 
 def _repeat_steps(loop: TokenLoop, conn: Connection) -> None:
