@@ -5,6 +5,8 @@
                                                                   # (CUDA graphs, fp16)
     inference/.venv/bin/python bench/observe.py --small-elements  # adds the 4K small-element recall studies
     inference/.venv/bin/python bench/observe.py --ocr-variants    # adds the OCR before/after study
+    inference/.venv/bin/python bench/observe.py --reobserve-only  # the re-observe study alone:
+                                                                  # results/observe-reobserve-<host>.json
 
 The detector is `--model` (or SIGHTLINE_DETECTOR_ONNX): the real YOLO-World export, or Ultralytics' export of the
 YOLO-World v2 S architecture with random weights (same graph and compute; `export_tiny_yolo_world(DIR,
@@ -16,6 +18,11 @@ to read; the merge gets the OCR's lines plus 150 control boxes (a random-weight 
 Per run: each stage alone (detect, ocr, merge: their own figures), then the host's way (`total`): detector and OCR
 side by side in two threads, then the merge, as `ws_session` does. `sum` is the three stages one after the other.
 `model_pass_ms` is the network alone for one 640x640 input (no letterbox, decoding or tiling).
+
+`--reobserve` (`reobserve_study`) is the agent's closed loop: a first look at the 1080p text screen, then
+re-observes after a small change (one sidebar entry renamed, a caret blink, nothing), with what the OCR and the
+detector remember of earlier frames, against the same engines with no memory; each row says whether it read exactly
+what the memoryless engines read. Every other figure is a first look: the memories are dropped before each run.
 
 `--ocr-variants` reads the 1080p text screen with each OCR variant in the same process (RapidOCR's own pipeline,
 the OCR before this project's pipeline, first), with accuracy against what was drawn and ratios to the first row:
@@ -43,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,7 +73,14 @@ from sightline_host.protocol.types import TextLine
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Detection, Detector, DetectorOptions
 from sightline_host.vision.merge import iou, merge_elements
-from sightline_host.vision.synthetic import SCREEN_WORDS, square_finder, text_screen, yolo_world_s_like
+from sightline_host.vision.synthetic import (
+    SCREEN_WORDS,
+    blink_caret,
+    relabel_sidebar,
+    square_finder,
+    text_screen,
+    yolo_world_s_like,
+)
 from sightline_host.vision.vocabulary import UI_VOCABULARY, Vocabulary, kind_of
 
 T = TypeVar("T")
@@ -140,6 +155,13 @@ def stats(samples: list[float]) -> dict[str, float]:
     }
 
 
+def forget(detector: Detector, *engines: OcrEngine) -> None:
+    """Drop what the detector and the OCR remember of earlier frames, so the next observe is a first look."""
+    detector.forget()
+    for engine in engines:
+        engine.forget()
+
+
 def side_by_side(detector: Detector, ocr: OcrEngine, rgb: np.ndarray) -> tuple[list[Detection], list[TextLine]]:
     """Detector and OCR in two threads, as the host runs them."""
     found: dict[str, Any] = {}
@@ -169,13 +191,16 @@ def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]
         model_pass = [timed(detector._run, tensor)[1] for _ in range(max(5, runs * 3))]
         lines_found = elements = 0
         for run in range(runs + 1):
+            forget(detector, ocr)  # these figures are a first look at the screen, nothing remembered
             detections, det_ms = timed(detector.detect, rgb)
+            ocr.forget()
             lines, ocr_ms = timed(ocr.read, rgb)
             times = ocr.last_times
             if run and times is not None:
                 for name in ("det_input", "det_model", "det_post", "crop", "rec"):
                     stages.setdefault(name, []).append(getattr(times, name))
             merged, merge_ms = timed(merge_elements, detections + controls, lines)
+            forget(detector, ocr)
             start = time.perf_counter()
             detections, lines = side_by_side(detector, ocr, rgb)
             merge_elements(detections + controls, lines)
@@ -204,6 +229,145 @@ def observe_rows(detector: Detector, ocr: OcrEngine, sizes: list[tuple[int, int]
             }
         )
     return rows
+
+
+# ------------------------------------------------------------------------------------------------------ re-observe
+
+RENAMED = "Archive Notes"
+
+
+def timed_observe(detector: Detector, ocr: OcrEngine, rgb: np.ndarray, controls: list[Detection]) -> dict[str, Any]:
+    """One observe as the host runs it (detector and OCR side by side, then the merge): wall and CPU time (every
+    thread of this process), each side's own wall time, the OCR's stages and what was reused."""
+    found: dict[str, Any] = {}
+    misses = detector.pass_cache.counts.misses if detector.pass_cache is not None else 0
+
+    def detect() -> None:
+        found["detections"], found["detect_ms"] = timed(detector.detect, rgb)
+
+    cpu_begin, begin = time.process_time(), time.perf_counter()
+    worker = threading.Thread(target=detect)
+    worker.start()
+    lines, ocr_ms = timed(ocr.read, rgb)
+    worker.join()
+    merged, merge_ms = timed(merge_elements, found["detections"] + controls, lines)
+    wall_ms, cpu_ms = (time.perf_counter() - begin) * 1000, (time.process_time() - cpu_begin) * 1000
+    times = ocr.last_times
+    assert times is not None
+    return {
+        "lines": lines,
+        "detections": found["detections"],
+        "elements": len(merged),
+        "wall": wall_ms,
+        "cpu": cpu_ms,
+        "detect": found["detect_ms"],
+        "ocr": ocr_ms,
+        "merge": merge_ms,
+        "ocr_det": times.det_input + times.det_model + times.det_post,
+        "ocr_rec": times.crop + times.rec,
+        "crops": times.crops,
+        "crops_read": times.crops - times.rec_cached,
+        "text_boxes_reused": times.det_reused,
+        "detector_passes_run": (detector.pass_cache.counts.misses - misses) if detector.pass_cache is not None else -1,
+    }
+
+
+def reobserve_study(
+    detector: Detector, plain_detector: Detector, ocr: OcrEngine, plain_ocrs: list[OcrEngine], runs: int
+) -> dict[str, Any]:
+    """The agent's closed loop (act, re-capture, observe) on the 1080p text screen: a first look, then re-observes of
+    the same screen after a small change, each primed by an observe of the unchanged screen. `before`: the engines
+    without any memory of earlier frames (what every observe cost before), on the renamed frame; then the same with
+    the OCR on one thread (the other core left to the detector). Every row's lines and detections are compared with
+    the first row's engines' on the same frame (`same_as_uncached`), and its accuracy is against what that frame
+    drew. Rows are interleaved run by run, so bursts of other work on shared cores land on all of them
+    alike; ratios are to `before`."""
+    width, height = 1920, 1080
+    base, truth = text_screen(width, height)
+    renamed, renamed_truth = relabel_sidebar(base, truth, 3, RENAMED)
+    blinked = blink_caret(base, truth)
+    controls = fake_controls(width, height)
+    plain_ocr, one_thread = plain_ocrs
+    memoryless = (plain_detector, plain_ocr)
+    scenarios: list[tuple[str, np.ndarray, list[Any], bool, tuple[Detector, OcrEngine]]] = [
+        ("before: no memory of earlier frames (renamed frame)", renamed, renamed_truth, False, memoryless),
+        ("no memory, OCR on 1 thread (renamed frame)", renamed, renamed_truth, False, (plain_detector, one_thread)),
+        ("first look (memory empty)", base, truth, False, (detector, ocr)),
+        (f"re-observe: a sidebar entry renamed to {RENAMED!r}", renamed, renamed_truth, True, (detector, ocr)),
+        ("re-observe: caret blink after the last paragraph line", blinked, truth, True, (detector, ocr)),
+        ("re-observe: unchanged frame", base, truth, True, (detector, ocr)),
+    ]  # fmt: skip
+    reference = {id(frame): side_by_side(plain_detector, plain_ocr, frame) for frame in (base, renamed, blinked)}
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in scenarios}
+    for _ in range(runs):
+        for name, frame, _, primed, engines in scenarios:
+            forget(detector, ocr)
+            if primed:
+                timed_observe(detector, ocr, base, controls)
+            samples[name].append(timed_observe(*engines, frame, controls))
+    rows: list[dict[str, Any]] = []
+    for name, frame, frame_truth, _, _ in scenarios:
+        last = samples[name][-1]
+        detections, lines = reference[id(frame)]
+        rows.append(
+            {
+                "scenario": name,
+                **{k: stats([s[k] for s in samples[name]]) for k in ("wall", "cpu", "detect", "ocr", "merge")},
+                "ocr_stages_ms": {
+                    k: round(statistics.median(s[k] for s in samples[name]), 1) for k in ("ocr_det", "ocr_rec")
+                },
+                **{k: last[k] for k in ("crops", "crops_read", "text_boxes_reused", "detector_passes_run", "elements")},
+                "accuracy": score_lines(last["lines"], frame_truth).as_dict(),
+                "same_as_uncached": last["lines"] == lines and last["detections"] == detections,
+            }
+        )
+    base_row = rows[0]
+    for row in rows:
+        row["vs_before"] = {
+            k: round(row[k]["median"] / max(base_row[k]["median"], 1e-9), 3) for k in ("wall", "cpu", "detect", "ocr")
+        }
+    return {
+        "frame": f"{width}x{height}",
+        "lines_drawn": len(truth),
+        "detector_passes": 1 + len(detector.plan(width, height)),
+        "runs": runs,
+        "unit": "ms, median over runs; wall and cpu: one whole observe (detector and OCR side by side, then the "
+        "merge); cpu is process time, every thread; detect and ocr: each side's own wall time; read: crops the "
+        "recognizer ran on / crops; passes: detector passes run (-1: no memory to count them)",
+        "rows": rows,
+    }
+
+
+def run_reobserve(detector: Detector, plain_detector: Detector, ocr: OcrEngine, runs: int) -> dict[str, Any]:
+    """The study, against a detector and an OCR like the host's but with no memory of earlier frames."""
+    memoryless = replace(ocr.options, rec_cache_entries=0, reuse_same_frame=False)
+    plain_ocrs = [
+        OcrEngine(ocr.max_side, ocr.backend, ocr.device, memoryless, cpu_threads=threads)
+        for threads in (ocr.cpu_threads, 1)  # as the host's, and one thread: the other core left to the detector
+    ]
+    study = reobserve_study(detector, plain_detector, ocr, plain_ocrs, runs)
+    study["ocr"] = ocr.description
+    print_reobserve(study)
+    return study
+
+
+def print_reobserve(study: dict[str, Any]) -> None:
+    print(
+        f"Re-observe, {study['frame']} text screen, {study['lines_drawn']} lines drawn, "
+        f"{study['detector_passes']} detector passes, {study['runs']} runs"
+    )
+    print(
+        f"{'scenario':<60} {'wall':>7} {'cpu':>7} {'detect':>7} {'ocr':>7} {'o.det':>6} {'o.rec':>6} "
+        f"{'read':>6} {'passes':>6} {'exact':>6} {'chars':>6} {'same':>5} {'wall/b':>7} {'cpu/b':>6}"
+    )
+    for row in study["rows"]:
+        st, acc, vs = row["ocr_stages_ms"], row["accuracy"], row["vs_before"]
+        print(
+            f"{row['scenario']:<60} {row['wall']['median']:>7} {row['cpu']['median']:>7} {row['detect']['median']:>7} "
+            f"{row['ocr']['median']:>7} {st['ocr_det']:>6} {st['ocr_rec']:>6} "
+            f"{str(row['crops_read']) + '/' + str(row['crops']):>6} {row['detector_passes_run']:>6} "
+            f"{acc['exact']:>6} {acc['char_accuracy']:>6} {row['same_as_uncached']!s:>5} {vs['wall']:>7} {vs['cpu']:>6}"
+        )
 
 
 # Icon sides on a 4K screen: 8-12 px at 100 % scaling (toolbar glyphs, close boxes), 16-20 px at 150-200 %.
@@ -300,6 +464,7 @@ def ocr_small_text_study(engines: list[tuple[str, OcrEngine]]) -> dict[str, Any]
     result: dict[str, Any] = {"frame": f"{width}x{height}", "words": len(truth), "rows": []}
     for name, engine in engines:
         engine.read(rgb[:200, :400])  # warm-up
+        engine.forget()
         lines, ms = timed(engine.read, rgb)
         recall = {}
         for size in OCR_SIZES_PX:
@@ -384,6 +549,8 @@ def ocr_variants(variants: list[tuple[str, OcrEngine | None]], runs: int) -> dic
     stages: dict[str, dict[str, list[float]]] = {name: {} for name, _ in variants}
     for _ in range(runs):
         for name, engine, reader in readers:
+            if engine is not None:
+                engine.forget()  # every variant reads the frame as a first look
             cpu_begin = time.process_time()
             _, ms = timed(reader, rgb)
             cpus[name].append((time.process_time() - cpu_begin) * 1000)
@@ -568,7 +735,7 @@ def variant_engines(cuda: bool, device: str, tmp: Path) -> list[tuple[str, OcrEn
     return variants
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="observe latency without capture")
     parser.add_argument("--device", default="cpu", help="cpu (ONNX Runtime) or cuda[:N] (the PyTorch paths)")
     parser.add_argument("--model", type=Path, default=os.environ.get("SIGHTLINE_DETECTOR_ONNX") or None)
@@ -577,9 +744,15 @@ def main() -> None:
     parser.add_argument("--small-elements", action="store_true", help="add the 4K small-element recall studies")
     parser.add_argument("--ocr-variants", action="store_true", help="add the OCR before/after study (needs rapidocr)")
     parser.add_argument("--ocr-only", action="store_true", help="only the OCR before/after study")
+    parser.add_argument("--reobserve", action="store_true", help="add the re-observe study (memory of earlier frames)")
+    parser.add_argument("--reobserve-only", action="store_true", help="only the re-observe study")
     default_out = Path(os.environ.get("OUT", Path(__file__).resolve().parent / "results"))
     parser.add_argument("--out", type=Path, default=default_out)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     cuda = args.device.startswith("cuda")
     host = machine()
     gpu = host["gpu"] if cuda else None
@@ -612,6 +785,15 @@ def main() -> None:
         detector = Detector(model, vocabulary, options)
         ocr = OcrEngine(max_side=2000, backend="torch" if cuda else "onnxruntime", device=args.device if cuda else None)
         ocr.load()
+        reobserve = None
+        if args.reobserve or args.reobserve_only:
+            plain_detector = Detector(model, vocabulary, replace(options, pass_cache_entries=0))
+            reobserve = run_reobserve(detector, plain_detector, ocr, args.runs)
+        if args.reobserve_only and reobserve is not None:
+            record = {"benchmark": "observe-reobserve", "date": datetime.now(UTC).isoformat(timespec="seconds")}
+            record |= {"machine": host, "detector_model": model_desc, "detector_backend": detector.backend}
+            write(args.out / f"observe-reobserve-{slug}.json", {**record, "reobserve_1080p": reobserve})
+            return
         rows = observe_rows(detector, ocr, [(1920, 1080), (3840, 2160)], args.runs)
         result: dict[str, Any] = {
             "benchmark": "observe",
@@ -629,6 +811,8 @@ def main() -> None:
             "as the host runs them; ocr_stages_ms: the OCR's own stages",
             "rows": rows,
         }
+        if reobserve is not None:
+            result["reobserve_1080p"] = reobserve
         if args.ocr_variants:
             result["ocr_variants_1080p"] = ocr_variants(variant_engines(cuda, args.device, Path(tmp)), args.runs)
         if args.small_elements:
@@ -665,6 +849,8 @@ def print_rows(result: dict[str, Any]) -> None:
                 print(key, json.dumps(study_row))
     if "ocr_variants_1080p" in result:
         print_variants(result["ocr_variants_1080p"])
+    if "reobserve_1080p" in result:
+        print_reobserve(result["reobserve_1080p"])
 
 
 def print_variants(study: dict[str, Any]) -> None:

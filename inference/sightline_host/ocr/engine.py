@@ -6,6 +6,7 @@ SIGHTLINE_OCR_MAX_SIDE=4096                     shrink larger frames to this lon
 SIGHTLINE_OCR_CPU_GRAPHS=fused|bundled          ONNX Runtime's networks: fused (default, `graph_fusion`: 0.6x the
                                                 OCR's CPU time, the same reads) or as the wheel ships them
 SIGHTLINE_OCR_CACHE_DIR=DIR                     where the fused networks are written (default ~/.cache/sightline/ocr)
+SIGHTLINE_OCR_THREADS=N                         ONNX Runtime's threads (default 0: its own choice, the cores)
 """
 
 import importlib.util
@@ -74,6 +75,22 @@ def cpu_graphs_from_env() -> CpuGraphs:
     return cast(CpuGraphs, raw)
 
 
+def cpu_threads_from_env() -> int:
+    """ONNX Runtime's intra-op threads for the OCR; 0 (default): ONNX Runtime's own choice, the physical cores.
+
+    One thread, leaving the other core of a 2-core machine to the UI detector that runs beside the OCR, costs less
+    CPU (0.91x a whole observe's on the 2-core VM) but more wall time when the cores are free (1.4x: the detector
+    is done long before the OCR, whose one thread then leaves a core idle); it was faster (0.85x) only while other
+    work kept the cores busy. Wall time is what the user waits for, so ONNX Runtime's default stays
+    (bench/results/observe-reobserve-vm.json; the reading is the same either way, tests/test_ocr_threads.py)."""
+    raw = os.environ.get("SIGHTLINE_OCR_THREADS", "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise ValueError(f"SIGHTLINE_OCR_THREADS={raw!r}: a whole number of threads (0: ONNX Runtime's default)")
+    return int(raw)
+
+
 def fused_files(files: ModelFiles, cache_dir: Path | None = None) -> tuple[ModelFiles, str]:
     """The fused networks for ONNX Runtime and a label for the description; the given ones, labelled with why, if
     they cannot be made (the OCR then reads as before, only slower)."""
@@ -95,9 +112,11 @@ def load_models(
     rec_fp16: bool = True,
     cpu_graphs: CpuGraphs = "fused",
     cache_dir: Path | None = None,
+    cpu_threads: int | None = None,
 ) -> OcrModels:
     """`files` (default: the wheel's) are loaded as they are on a GPU; on the CPU, fused first unless `cpu_graphs`
-    is "bundled". The PyTorch (GPU) path keeps the wheel's graphs, as before."""
+    is "bundled", with `cpu_threads` intra-op threads (None: ONNX Runtime's default). The PyTorch (GPU) path keeps
+    the wheel's graphs, as before."""
     files = files or bundled_models()
     chosen = choose_backend(backend, torch_cuda=backend == "auto" and _torch_cuda())
     if chosen == "torch":
@@ -107,9 +126,9 @@ def load_models(
     from sightline_host.ocr.models import OrtModels  # noqa: PLC0415
 
     if cpu_graphs == "bundled":
-        return OrtModels(files)
+        return OrtModels(files, threads=cpu_threads)
     files, label = fused_files(files, cache_dir)
-    return OrtModels(files, graphs=label)
+    return OrtModels(files, threads=cpu_threads, graphs=label)
 
 
 class OcrEngine:
@@ -118,7 +137,8 @@ class OcrEngine:
     detection. 2000 halves a 4K frame, and then finds about 10 % of 11-pixel words and 55 % of 13-pixel ones (a 4K
     desktop at 100 % scaling); 4096 finds over 90 % of both, for about 1.5 times the time (bench/observe.py
     --small-elements). `backend` / `device` default to SIGHTLINE_OCR_BACKEND / SIGHTLINE_OCR_DEVICE, `cpu_graphs` /
-    `cache_dir` (ONNX Runtime only) to SIGHTLINE_OCR_CPU_GRAPHS / SIGHTLINE_OCR_CACHE_DIR."""
+    `cache_dir` / `cpu_threads` (ONNX Runtime only) to SIGHTLINE_OCR_CPU_GRAPHS / SIGHTLINE_OCR_CACHE_DIR /
+    SIGHTLINE_OCR_THREADS."""
 
     def __init__(
         self,
@@ -129,6 +149,7 @@ class OcrEngine:
         rec_fp16: bool = True,
         cpu_graphs: CpuGraphs | None = None,
         cache_dir: Path | None = None,
+        cpu_threads: int | None = None,
     ) -> None:
         if max_side is None:
             raw = os.environ.get("SIGHTLINE_OCR_MAX_SIDE", "").strip()
@@ -142,6 +163,7 @@ class OcrEngine:
         self.rec_fp16 = rec_fp16
         self.cpu_graphs = cpu_graphs or cpu_graphs_from_env()
         self.cache_dir = cache_dir
+        self.cpu_threads = cpu_threads_from_env() if cpu_threads is None else cpu_threads
         self._options_given = options is not None
         self.options = OcrOptions(max_side=max_side) if options is None else options
         if self.options.max_side != max_side:
@@ -184,8 +206,19 @@ class OcrEngine:
 
     def _load_models(self) -> OcrModels:
         return load_models(
-            self.backend, self.device, rec_fp16=self.rec_fp16, cpu_graphs=self.cpu_graphs, cache_dir=self.cache_dir
+            self.backend,
+            self.device,
+            rec_fp16=self.rec_fp16,
+            cpu_graphs=self.cpu_graphs,
+            cache_dir=self.cache_dir,
+            cpu_threads=self.cpu_threads or None,
         )
+
+    def forget(self) -> None:
+        """Drop the readings and boxes remembered from earlier frames: the next frame is read as a first look."""
+        if self._pipeline is not None:
+            with self._run_lock:
+                self._pipeline.forget()
 
     def read_quads(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
         """Every line read, with its quad, before the confidence cut."""

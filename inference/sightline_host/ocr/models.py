@@ -71,7 +71,8 @@ class OrtModels:
     `spinning=False` (default) stops the pool's idle threads from busy-waiting for the next node: the OCR shares the
     cores with the UI detector, which runs beside it, and with the desktop. On a 2-core VM busy with other work,
     spinning made the OCR cost 1.3-1.5x the CPU time and wall time (bench/results/observe-ocr-vm.json); with both
-    cores free it gained nothing."""
+    cores free it gained nothing. `threads`: the intra-op pool's size (None: ONNX Runtime's, the physical cores;
+    see `engine.cpu_threads_from_env`)."""
 
     def __init__(
         self, files: ModelFiles, threads: int | None = None, spinning: bool = False, graphs: str = "bundled graphs"
@@ -92,6 +93,8 @@ class OrtModels:
         self.dictionary = _dictionary(self._rec.get_modelmeta().custom_metadata_map, files.rec)
         self.bucketing = CPU_BUCKETING
         self.description = f"ONNX Runtime {runtime.__version__}, CPU, {graphs}" + ("" if spinning else ", no spinning")
+        if threads:
+            self.description += f", {threads} thread" + ("" if threads == 1 else "s")
 
     def det(self, bgr: NDArray[np.uint8]) -> NDArray[np.float32]:
         x = (bgr.astype(np.float32).transpose(2, 0, 1)[None] / 127.5 - 1.0).astype(np.float32)

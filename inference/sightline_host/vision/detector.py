@@ -7,6 +7,11 @@
 
 `backend="auto"` (the default) takes ONNX Runtime when it offers TensorRT or CUDA, else PyTorch when PyTorch is
 installed and sees a CUDA GPU, else ONNX Runtime on the CPU.
+
+On a CPU each pass's boxes are remembered by the exact pixels of its crop (`PixelCache`): a re-observed screen
+reruns only the passes whose pixels changed (a tile away from a changed label, or every pass of an identical frame).
+That is exact: a pass's boxes are a function of its crop, its tile's place and the fixed options. On a GPU a pass
+costs less than hashing its crop, so nothing is remembered there.
 """
 
 import threading
@@ -17,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from sightline_host.ocr.pixel_cache import PixelCache, pixel_key
 from sightline_host.vision import trt_cache
 from sightline_host.vision._ort import ort
 from sightline_host.vision.letterbox import BadImage, check_rgb, letterbox
@@ -30,6 +36,7 @@ from sightline_host.vision.yolo_decode import OutputLayoutError, RawDetections, 
 DEFAULT_INPUT = 640
 # Largest image a detect call accepts: the protocol's own cap (7680x4320); tiling a larger one would take minutes.
 MAX_PIXELS = 7680 * 4320
+PASS_CACHE_ENTRIES = 32
 
 
 Backend = Literal["auto", "onnxruntime", "torch"]
@@ -70,6 +77,8 @@ class DetectorOptions:
     device: str | None = None
     # The PyTorch backend on CUDA: capture each pass in a CUDA graph (one launch instead of hundreds).
     cuda_graph: bool = True
+    # Passes remembered by their crop's pixels; None: 32 on a CPU (a 4K frame is 9 passes), 0 (none) on a GPU.
+    pass_cache_entries: int | None = None
 
 
 def choose_backend(requested: str, ort_available: list[str], model_path: Path) -> Literal["onnxruntime", "torch"]:
@@ -133,6 +142,22 @@ class Detector:
             self.providers = list(self._session.get_providers())
         self._lock = threading.Lock()
         self._engine_recorded = False
+        entries = self.options.pass_cache_entries
+        if entries is None:
+            entries = PASS_CACHE_ENTRIES if self.on_cpu else 0
+        self.pass_cache: PixelCache[RawDetections] | None = PixelCache(entries) if entries > 0 else None
+
+    @property
+    def on_cpu(self) -> bool:
+        if self._torch is not None:
+            return bool(self._torch.device.type == "cpu")
+        return self.providers[0] == "CPUExecutionProvider"
+
+    def forget(self) -> None:
+        """Drop the remembered passes: the next frame is detected as a first look."""
+        if self.pass_cache is not None:
+            with self._lock:
+                self.pass_cache.clear()
 
     def _load_torch(self, model_path: Path) -> tuple[dict[str, str], list[tuple[str, list[Any]]], list[Any]]:
         try:
@@ -232,6 +257,19 @@ class Detector:
 
     def _detect_crop(self, rgb: NDArray[np.uint8], tile: Tile | None) -> RawDetections:
         crop = rgb if tile is None else rgb[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width]
+        if self.pass_cache is None:
+            return self._detect_pixels(crop, tile)
+        key = (tile, pixel_key(crop))
+        with self._lock:
+            found = self.pass_cache.get(key)
+        if found is None:
+            found = self._detect_pixels(crop, tile)
+            with self._lock:
+                self.pass_cache.put(key, found)
+        # Copies: whoever gets the boxes may change them, the remembered ones must stay as computed.
+        return RawDetections(found.boxes.copy(), found.scores.copy(), found.class_ids.copy())
+
+    def _detect_pixels(self, crop: NDArray[np.uint8], tile: Tile | None) -> RawDetections:
         tensor, placement = letterbox(crop, self.input_width, self.input_height)
         (found,) = decode(
             self._run(tensor), len(self.vocabulary.classes), self.options.score_threshold, self.options.iou_threshold

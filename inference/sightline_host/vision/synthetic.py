@@ -270,3 +270,40 @@ def text_screen(width: int, height: int, seed: int = 0) -> tuple[NDArray[np.uint
         left, top, right, bottom = write(x, y, text, (40, 40, 40) if count == 2 else (20, 20, 20))
         truth.append(TextTruth(text, (left, top, right - left, bottom - top)))
     return np.asarray(image, dtype=np.uint8).copy(), truth
+
+
+SIDEBAR = (232, 232, 236)
+
+
+def relabel_sidebar(
+    rgb: NDArray[np.uint8], truth: list[TextTruth], row: int, text: str
+) -> tuple[NDArray[np.uint8], list[TextTruth]]:
+    """`text_screen`'s frame with one sidebar entry (`row` from the top) rewritten as `text`: what a re-observed
+    screen looks like after an action renamed one item. The rest of the frame keeps every pixel."""
+    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415 - Pillow is only needed to render test screens
+
+    scale = rgb.shape[1] / 1920
+    x, y = 20 * scale, (60 + row * 36) * scale
+    index, old = next((i, t) for i, t in enumerate(truth[1:], 1) if abs(t.box[1] - y) < 12 * scale and t.box[0] < x + 5)
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    left, top, w, h = old.box
+    draw.rectangle((left - 2, top - 2, left + w + 2, top + h + 2), fill=SIDEBAR)
+    font = ImageFont.truetype(FONT, round(15 * scale))
+    draw.text((x, y), text, fill=(40, 40, 40), font=font)
+    new_left, new_top, right, bottom = draw.textbbox((x, y), text, font=font)
+    changed = [*truth]
+    changed[index] = TextTruth(
+        text, (float(new_left), float(new_top), float(right - new_left), float(bottom - new_top))
+    )
+    return np.asarray(image, dtype=np.uint8).copy(), changed
+
+
+def blink_caret(rgb: NDArray[np.uint8], truth: list[TextTruth], line: int = -1) -> NDArray[np.uint8]:
+    """The frame with a text caret (a 1-px dark bar) drawn 3 px after the end of truth line `line`: the smallest
+    change a re-observe sees, one blink of the caret in the field being typed into."""
+    out = rgb.copy()
+    left, top, w, h = truth[line].box
+    x = round(left + w + 3)
+    out[round(top) - 1 : round(top + h) + 2, x] = 20
+    return out
