@@ -10,6 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from sightline_host.file_digest import sha256_file
 from sightline_host.ocr import OcrEngine, fused_cache
 from sightline_host.ocr.accuracy import score_lines
 from sightline_host.ocr.engine import REC_PROBE, bundled_models, fused_files
@@ -126,9 +127,7 @@ def test_the_fused_model_is_written_once_with_what_it_was_made_from(source: Path
     fused_path, record_path = paths_for(source, cache)
     assert target == fused_path and record_path.is_file()
     record = FusedRecord.from_json(record_path.read_text())
-    assert record.source_sha256 == fused_cache.sha256_file(source) and record.fused_sha256 == fused_cache.sha256_file(
-        target
-    )
+    assert record.source_sha256 == sha256_file(source) and record.fused_sha256 == sha256_file(target)
     assert record.onnxruntime_version == ort().__version__ and record.format == fused_cache.FORMAT
     assert record.max_abs_diff <= fused_cache.TOLERANCE
     assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
@@ -162,7 +161,7 @@ def test_an_unreadable_record_is_rebuilt_too(source: Path, tmp_path: Path) -> No
     _, record_path = paths_for(source, cache)
     record_path.write_text("{ truncated")
     assert fused_model(source, PROBE, cache) == target
-    assert FusedRecord.from_json(record_path.read_text()).fused_sha256 == fused_cache.sha256_file(target)
+    assert FusedRecord.from_json(record_path.read_text()).fused_sha256 == sha256_file(target)
 
 
 def test_a_fused_model_that_reads_differently_is_refused(

@@ -8,7 +8,6 @@ right role). Every error names the file and the field, e.g.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -20,6 +19,8 @@ from typing import Any, Literal, cast
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+
+from sightline_host.file_digest import sha256_file
 
 Role = Literal["detector", "ocr", "vlm", "planner"]
 ROLES: tuple[Role, ...] = ("planner", "vlm", "detector", "ocr")
@@ -430,14 +431,6 @@ class FileCheck:
             and self.actual_sha256 == self.expected_sha256
             and self.actual_size == self.expected_size
         )
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_dir(source: PackageSource) -> Path | None:

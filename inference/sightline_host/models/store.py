@@ -57,6 +57,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import http_get
 from huggingface_hub.utils._headers import build_hf_headers
 
+from sightline_host.file_digest import sha256_file
 from sightline_host.models.catalog import (
     Catalog,
     FileCheck,
@@ -64,7 +65,6 @@ from sightline_host.models.catalog import (
     ModelManifest,
     PackageSource,
     package_dir,
-    sha256_file,
     verify_package_files,
 )
 

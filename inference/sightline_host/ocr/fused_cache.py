@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from sightline_host.file_digest import sha256_file
+
 CACHE_ENV = "SIGHTLINE_OCR_CACHE_DIR"
 #: Bump when `graph_fusion` changes what it writes: files of another format are rebuilt.
 FORMAT = 1
@@ -64,14 +66,6 @@ class FusedRecord:
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     value = (os.environ if env is None else env).get(CACHE_ENV, "").strip()
     return Path(value).expanduser() if value else Path.home() / ".cache" / "sightline" / "ocr"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _onnx_version() -> str:

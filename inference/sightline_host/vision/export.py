@@ -25,10 +25,10 @@ from typing import Any, cast
 
 import numpy as np
 
+from sightline_host.file_digest import sha256_file
 from sightline_host.vision._ort import ort
 from sightline_host.vision.detector import Backend, Detector, DetectorOptions
 from sightline_host.vision.torch_backend import cuda_usable
-from sightline_host.vision.trt_cache import sha256_file
 from sightline_host.vision.vocabulary import UI_VOCABULARY, Vocabulary, vocabulary_path
 
 DEFAULT_MODEL_ID = "yolo-world-v2-s"

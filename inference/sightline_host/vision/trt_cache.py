@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sightline_host.file_digest import sha256_file
+
 METADATA_NAME = "sightline-engine.json"
 METADATA_FORMAT = 1
 # What ONNX Runtime's TensorRT provider writes: the serialized engines and their shape profiles.
@@ -63,14 +65,6 @@ class EngineMetadata:
             engine_sha256={str(k): str(v) for k, v in dict(data.get("engine_sha256", {})).items()},
             format=int(data.get("format", 0)),
         )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def vocabulary_sha256(vocabulary: Sequence[str]) -> str:
