@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from sightline_host.engine.llama import LlamaShape, build_decoder, random_weights, rel_error
 from sightline_host.engine.triton_gemv import PackedInt4, gemv, pack_int4, tuning_report
 
+from planner_decode import copy_bandwidth  # the decode bench's: both fractions are of the same measure
+
 # name: (rows N of the weight, K, the engine's fusion)
 SHAPES = {
     "qkv": (6144, 4096, "norm"),
@@ -42,26 +44,6 @@ SHAPES = {
     "gate_up/2": (14336, 4096, "glu"),
     "down/2": (4096, 7168, "add"),
 }
-
-
-def copy_bandwidth() -> float:
-    """Bytes read plus written per second by a 2 GiB device-to-device copy (median of 10, after 3 warm-ups)."""
-    src = torch.randn(2**30, dtype=torch.bfloat16, device="cuda")
-    dst = torch.empty_like(src)
-    for _ in range(3):
-        dst.copy_(src)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(10):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        dst.copy_(src)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1000)
-    del src, dst
-    torch.cuda.empty_cache()
-    return 2 * 2**31 / sorted(times)[len(times) // 2]
 
 
 def graph_seconds(calls: list[Callable[[], Any]], iters: int) -> float:

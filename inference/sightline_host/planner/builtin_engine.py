@@ -59,8 +59,9 @@ class BuiltinPlannerEngine:
         """Bytes this engine holds, by device: weights, the KV cache and the prefix cache's block store (on every
         GPU of a tensor-parallel split)."""
         held = loop_memory(self._loop)
-        for device, size in getattr(self._loop, "follower_memory", {}).items():
-            held[device] = held.get(device, 0) + size  # ranks on the CPU share one "device"
+        for follower in getattr(self._loop, "follower_memory", []):
+            for device, size in follower.items():
+                held[device] = held.get(device, 0) + size  # ranks on the CPU share one "device"
         return held
 
     def healthy(self) -> bool:

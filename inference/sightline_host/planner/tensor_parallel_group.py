@@ -66,7 +66,7 @@ class TensorParallelLoop:
         local: TokenLoop,
         followers: list[_Follower],
         store: Path,
-        follower_memory: dict[str, int],
+        follower_memory: list[dict[str, int]],
     ) -> None:
         self.decoder: LlamaDecoder = local.decoder
         self.engine = getattr(local, "engine", None)  # the prefix cache's block store, for memory accounting
@@ -178,10 +178,7 @@ def start_tensor_parallel(load: PlannerLoad, shape: LlamaShape, weights: WeightS
         for follower in followers:
             follower.conn.send(("go", None))
         local = make_loop(load, decoder)
-        memory: dict[str, int] = {}
-        for held in _await(followers, "ready", load):
-            for device, size in held.items():
-                memory[device] = memory.get(device, 0) + size
+        memory: list[dict[str, int]] = _await(followers, "ready", load)  # each follower's bytes by device
     except BaseException:
         _stop(followers, wait_s=2.0)  # a follower still loading would not read the stop
         _leave()
